@@ -1,0 +1,19 @@
+"""latent-tts: small, fast, trainable text-to-speech (latent mel diffusion + iSTFT vocoder)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+__all__ = ["Synthesizer", "__version__"]
+
+if TYPE_CHECKING:
+    from tts.synthesizer import Synthesizer
+
+
+def __getattr__(name: str) -> Any:  # lazy: `import tts` must not import torch
+    if name == "Synthesizer":
+        from tts.synthesizer import Synthesizer
+
+        return Synthesizer
+    raise AttributeError(name)
