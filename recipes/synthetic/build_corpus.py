@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""Render an LJSpeech-layout corpus with a teacher engine (see README.md in this folder).
+
+    python recipes/synthetic/build_corpus.py --engine rhvoice --voices bdl,slt,clb,alan \\
+        --per-voice 1500 --out data/synthetic --jobs 2
+    python recipes/synthetic/build_corpus.py --engine rhvoice --voices bdl,slt,clb,alan \\
+        --heldout --out data/synthetic-heldout
+    python recipes/synthetic/build_corpus.py --list-voices
+
+Training mode writes ``OUT/wavs/VOICE_NNNNN.wav`` (22 050 Hz mono 16-bit) and ``OUT/metadata.csv`` with
+rows ``id|raw|normalized|speaker``; each voice reads different sentences of ``sentences/train.txt``
+(a seeded shuffle cut into consecutive slices, in the order the voices are given). Held-out mode writes
+every sentence of ``sentences/heldout.txt`` for every voice into ``OUT/VOICE/`` (same layout) — the
+teacher audio for evaluation. Existing valid wavs are kept (resumable), every file is written
+atomically, and the same inputs give byte-identical files. ``OUT/DONE`` marks a complete build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import random
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from teacher_engines import describe_engines, get_engine
+
+HERE = Path(__file__).resolve().parent
+SENTENCES = HERE / "sentences"
+SAMPLE_RATE = 22050
+
+
+@dataclass(frozen=True)
+class Item:
+    """One utterance to render."""
+
+    id: str
+    voice: str
+    text: str
+    wav: Path
+
+
+def read_sentences(path: Path) -> list[str]:
+    lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+    out = [ln for ln in lines if ln]
+    if not out:
+        raise ValueError(f"no sentences in {path}")
+    bad = [s for s in out if "|" in s]
+    if bad:
+        raise ValueError(f"{path}: sentences must not contain '|' (metadata separator): {bad[0]!r}")
+    return out
+
+
+def assign_sentences(
+    sentences: list[str], voices: list[str], per_voice: int, seed: int
+) -> dict[str, list[str]]:
+    """Give each voice ``per_voice`` different sentences: a seeded shuffle cut into consecutive slices."""
+    need = per_voice * len(voices)
+    if need > len(sentences):
+        raise ValueError(
+            f"{len(voices)} voices × {per_voice} = {need} sentences needed, only {len(sentences)}"
+        )
+    order = list(range(len(sentences)))
+    random.Random(seed).shuffle(order)
+    return {
+        v: [sentences[j] for j in order[i * per_voice : (i + 1) * per_voice]] for i, v in enumerate(voices)
+    }
+
+
+def normalizer():
+    """The project's text normaliser, or an identity with a warning while it does not exist yet."""
+    try:
+        from tts.text import normalize
+
+        return normalize
+    except ImportError:
+        warnings.warn(
+            "tts.text.normalize is not available: the 'normalized' column repeats the raw text; "
+            "rerun with --metadata-only once it exists",
+            stacklevel=2,
+        )
+        return lambda s: " ".join(s.split())
+
+
+def is_valid_wav(path: Path, sample_rate: int = SAMPLE_RATE) -> bool:
+    """A finished corpus file: readable, mono, at ``sample_rate``, not empty."""
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+    except Exception:
+        return False
+    return info.samplerate == sample_rate and info.channels == 1 and info.frames > 0
+
+
+def render_item(engine_name: str, item: Item, sample_rate: int = SAMPLE_RATE) -> tuple[str, float]:
+    """Render one utterance at the engine's rate, resample, write ``item.wav``. Returns (id, seconds)."""
+    from tts.audio import load_audio, save_audio
+
+    engine = get_engine(engine_name)
+    with tempfile.TemporaryDirectory(prefix="tts-corpus-") as tmp:
+        native = engine.render(item.text, item.voice, Path(tmp) / "native.wav")
+        wav, _ = load_audio(native, sample_rate=sample_rate)
+    if wav.size < sample_rate // 10:
+        raise RuntimeError(f"{item.id}: engine output is shorter than 0.1 s for {item.text!r}")
+    save_audio(item.wav, wav, sample_rate)
+    return item.id, wav.size / sample_rate
+
+
+def _worker(args: tuple[str, Item]) -> tuple[str, float, str]:
+    try:
+        uid, dur = render_item(*args)
+        return uid, dur, ""
+    except Exception as e:  # reported by the parent; one bad sentence must not kill the build
+        return args[1].id, 0.0, f"{type(e).__name__}: {e}"
+
+
+def write_metadata(path: Path, items: list[Item], normalize) -> None:
+    """Atomically write ``id|raw|normalized|speaker`` rows."""
+    rows = [f"{it.id}|{it.text}|{' '.join(normalize(it.text).split())}|{it.voice}" for it in items]
+    fd, tmp = tempfile.mkstemp(prefix=".metadata.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write("\n".join(rows) + "\n")
+    os.replace(tmp, path)
+
+
+def render_all(engine_name: str, items: list[Item], jobs: int) -> tuple[float, list[str]]:
+    """Render the missing items (skipping valid existing files). Returns (seconds of audio, errors)."""
+    from tqdm import tqdm
+
+    for d in {it.wav.parent for it in items}:
+        d.mkdir(parents=True, exist_ok=True)
+        for stale in d.glob(".*.wav"):  # temp files of an interrupted run
+            stale.unlink()
+    todo = [it for it in items if not is_valid_wav(it.wav)]
+    print(f"{len(items) - len(todo)} of {len(items)} utterances already done", file=sys.stderr)
+    errors: list[str] = []
+    total = 0.0
+    tasks = [(engine_name, it) for it in todo]
+    with tqdm(total=len(tasks), unit="utt", desc=f"{engine_name}") as bar:
+        if jobs <= 1:
+            results = map(_worker, tasks)
+            pool = None
+        else:
+            pool = mp.get_context("fork").Pool(jobs)
+            results = pool.imap_unordered(_worker, tasks, chunksize=4)
+        try:
+            for uid, dur, err in results:
+                total += dur
+                if err:
+                    errors.append(f"{uid}: {err}")
+                bar.update()
+        finally:
+            if pool is not None:
+                pool.close()
+                pool.join()
+    return total, errors
+
+
+def plan(args: argparse.Namespace, voices: list[str]) -> dict[Path, list[Item]]:
+    """Metadata file → its items, for training or held-out mode."""
+    if args.heldout:
+        sents = read_sentences(args.sentences or SENTENCES / "heldout.txt")
+        return {
+            args.out / v / "metadata.csv": [
+                Item(f"{v}_{k:05d}", v, s, args.out / v / "wavs" / f"{v}_{k:05d}.wav")
+                for k, s in enumerate(sents, 1)
+            ]
+            for v in voices
+        }
+    sents = read_sentences(args.sentences or SENTENCES / "train.txt")
+    per = assign_sentences(sents, voices, args.per_voice, args.seed)
+    items = [
+        Item(f"{v}_{k:05d}", v, s, args.out / "wavs" / f"{v}_{k:05d}.wav")
+        for v in voices
+        for k, s in enumerate(per[v], 1)
+    ]
+    return {args.out / "metadata.csv": items}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--list-voices", action="store_true", help="show engines, voices, install commands")
+    p.add_argument("--engine", default="rhvoice")
+    p.add_argument("--voices", default="bdl,slt,clb,alan", help="comma-separated voice names")
+    p.add_argument("--per-voice", type=int, default=1500, help="training sentences per voice")
+    p.add_argument("--out", type=Path, default=Path("data/synthetic"))
+    p.add_argument("--heldout", action="store_true", help="render the held-out list for every voice")
+    p.add_argument("--sentences", type=Path, default=None, help="sentence list (default: the shipped one)")
+    p.add_argument("--seed", type=int, default=0, help="sentence assignment seed")
+    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--metadata-only", action="store_true", help="only rewrite metadata (e.g. new normaliser)")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.list_voices:
+        print(describe_engines())
+        return 0
+    engine = get_engine(args.engine)
+    voices = [v.strip() for v in args.voices.split(",") if v.strip()]
+    if not voices or len(set(voices)) != len(voices):
+        raise SystemExit(f"--voices must list distinct voices, got {args.voices!r}")
+    for v in voices:
+        engine.check_voice(v)  # refuses unknown and licence-forbidden voices before any work
+    if args.per_voice < 1 or args.jobs < 1:
+        raise SystemExit("--per-voice and --jobs must be ≥ 1")
+    if not args.metadata_only and not engine.is_installed():
+        raise SystemExit(f"engine {engine.name} is not installed; install with:\n{engine.install}")
+
+    jobs = plan(args, voices)
+    args.out.mkdir(parents=True, exist_ok=True)
+    done_flag = args.out / "DONE"
+    done_flag.unlink(missing_ok=True)
+    all_items = [it for items in jobs.values() for it in items]
+    t0 = time.time()
+    errors: list[str] = []
+    if not args.metadata_only:
+        _, errors = render_all(engine.name, all_items, args.jobs)
+    wall = time.time() - t0
+    norm = normalizer()
+    for meta, items in jobs.items():
+        meta.parent.mkdir(parents=True, exist_ok=True)
+        write_metadata(meta, items, norm)
+    if errors:
+        print(f"{len(errors)} utterances failed:\n" + "\n".join(errors[:20]), file=sys.stderr)
+        return 1
+    missing = [it.id for it in all_items if not is_valid_wav(it.wav)]
+    if missing:
+        print(f"{len(missing)} wavs missing, e.g. {missing[:5]}", file=sys.stderr)
+        return 1
+    summary = corpus_summary(args, engine.name, voices, all_items, wall)
+    (args.out / "corpus.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    done_flag.write_text(json.dumps(summary) + "\n", encoding="utf-8")
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def corpus_summary(args, engine: str, voices: list[str], items: list[Item], wall: float) -> dict:
+    import soundfile as sf
+
+    seconds = sum(sf.info(str(it.wav)).frames for it in items) / SAMPLE_RATE
+    src = args.sentences or SENTENCES / ("heldout.txt" if args.heldout else "train.txt")
+    return {
+        "engine": engine,
+        "voices": voices,
+        "mode": "heldout" if args.heldout else "train",
+        "utterances": len(items),
+        "hours": round(seconds / 3600, 3),
+        "sample_rate": SAMPLE_RATE,
+        "seed": args.seed,
+        "per_voice": None if args.heldout else args.per_voice,
+        "sentences_sha1": hashlib.sha1(Path(src).read_bytes()).hexdigest(),
+        "render_wall_seconds": round(wall, 1),
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

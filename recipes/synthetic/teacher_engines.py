@@ -1,0 +1,180 @@
+"""Teacher speech engines: open-source rule-based synthesisers from Debian behind one small interface.
+
+Every engine writes a mono 16-bit wav at its native rate for ``(text, voice)``; ``build_corpus.py``
+resamples to the project rate. Engines run as subprocesses (no Python bindings needed), read text
+from an argument or stdin, and are deterministic: the same text gives byte-identical output.
+
+Licences (checked before anything is rendered):
+- RHVoice (``rhvoice`` + ``rhvoice-english``, Debian non-free): voices slt, clb, bdl, alan are LGPL-2.1
+  (built from the CMU ARCTIC recordings). ``evgeniy-eng`` and ``lyubov`` are distributed under licences
+  that forbid derivative works, so they are refused here.
+- flite (Debian main, BSD-like), festival + ``festvox-us-slt-hts`` (Debian main),
+  espeak-ng (GPL-3, Debian main).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+#: RHVoice voices whose licences forbid derivative works (a trained model is one).
+FORBIDDEN_VOICES = {
+    "evgeniy-eng": "RHVoice 'evgeniy-eng' is licensed for non-commercial use without derivatives",
+    "lyubov": "RHVoice 'lyubov' is licensed for non-commercial use without derivatives",
+}
+
+_TIMEOUT_S = 120  # one sentence never takes this long; a hung engine must not stall a corpus build
+
+
+class Engine(ABC):
+    """A teacher synthesiser: ``render(text, voice, out_wav)`` writes a mono 16-bit wav."""
+
+    name: str = ""
+    voices: tuple[str, ...] = ()
+    licence: str = ""
+    #: what to run (as root) to install it, one command per line
+    install: str = ""
+
+    @abstractmethod
+    def is_installed(self) -> bool:
+        """True when the engine's binary (and voice data) is present."""
+
+    @abstractmethod
+    def _run(self, text: str, voice: str, out_wav: Path) -> None:
+        """Write ``out_wav`` for ``text`` (already validated)."""
+
+    def check_voice(self, voice: str) -> None:
+        """Raise ``ValueError`` for a voice this engine does not offer or whose licence forbids use."""
+        if voice in FORBIDDEN_VOICES:
+            raise ValueError(f"refusing voice {voice!r}: {FORBIDDEN_VOICES[voice]}; use one of {self.voices}")
+        if voice not in self.voices:
+            raise ValueError(
+                f"engine {self.name!r} has no voice {voice!r}; choose from {', '.join(self.voices)}"
+            )
+
+    def render(self, text: str, voice: str, out_wav: str | Path) -> Path:
+        """Synthesise ``text`` with ``voice`` into ``out_wav`` (native rate, mono 16-bit wav).
+
+        Written atomically: on failure nothing is left at ``out_wav``. Raises ``ValueError`` for an
+        unknown/forbidden voice or empty text, ``RuntimeError`` when the engine fails.
+        """
+        self.check_voice(voice)
+        text = " ".join(text.split())
+        if not text:
+            raise ValueError("cannot render empty text")
+        if not self.is_installed():
+            raise RuntimeError(f"engine {self.name!r} is not installed; install with:\n{self.install}")
+        out = Path(out_wav)
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".wav", dir=out.parent)
+        os.close(fd)
+        try:
+            self._run(text, voice, Path(tmp))
+            if os.path.getsize(tmp) <= 44:  # a bare RIFF header: the engine produced no audio
+                raise RuntimeError(f"{self.name} produced no audio for {text[:60]!r}")
+            os.replace(tmp, out)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return out
+
+
+def _call(cmd: list[str], stdin: str | None = None) -> None:
+    # LC_ALL=C.UTF-8: engines parse text by locale; fixing it keeps output independent of the caller's
+    env = dict(os.environ, LC_ALL="C.UTF-8")
+    proc = subprocess.run(
+        cmd, input=stdin, capture_output=True, text=True, timeout=_TIMEOUT_S, env=env, check=False
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed (exit {proc.returncode}): {proc.stderr.strip()[-500:]}")
+
+
+class RHVoice(Engine):
+    name = "rhvoice"
+    voices = ("slt", "clb", "bdl", "alan")
+    licence = "LGPL-2.1 (voices built from CMU ARCTIC)"
+    install = (
+        "# rhvoice is in Debian non-free: add 'non-free' to the 'Components:' line of\n"
+        "# /etc/apt/sources.list.d/debian.sources (e.g. 'Components: main non-free'), then\n"
+        "apt-get update && apt-get install -y rhvoice rhvoice-english"
+    )
+
+    def is_installed(self) -> bool:
+        return shutil.which("RHVoice-test") is not None and Path("/usr/share/RHVoice/voices/bdl").is_dir()
+
+    def _run(self, text: str, voice: str, out_wav: Path) -> None:
+        _call(["RHVoice-test", "-p", voice, "-o", str(out_wav)], stdin=text + "\n")
+
+
+class Flite(Engine):
+    name = "flite"
+    voices = ("slt", "awb", "rms", "kal16")
+    licence = "BSD-like (flite, CMU)"
+    install = "apt-get install -y flite"
+
+    def is_installed(self) -> bool:
+        return shutil.which("flite") is not None
+
+    def _run(self, text: str, voice: str, out_wav: Path) -> None:
+        _call(["flite", "-voice", voice, "-t", text, "-o", str(out_wav)])
+
+
+class Festival(Engine):
+    name = "festival"
+    voices = ("slt",)
+    licence = "BSD-like (festival, festvox-us-slt-hts)"
+    install = "apt-get install -y festival festvox-us-slt-hts"
+    _voice_fn = {"slt": "voice_cmu_us_slt_arctic_hts"}
+
+    def is_installed(self) -> bool:
+        return shutil.which("text2wave") is not None and any(
+            Path(p).is_dir()
+            for p in (
+                "/usr/share/festival/voices/us/cmu_us_slt_arctic_hts",
+                "/usr/share/festival/voices/english/cmu_us_slt_arctic_hts",
+            )
+        )
+
+    def _run(self, text: str, voice: str, out_wav: Path) -> None:
+        fn = self._voice_fn[voice]
+        _call(["text2wave", "-eval", f"({fn})", "-o", str(out_wav)], stdin=text + "\n")
+
+
+class EspeakNG(Engine):
+    name = "espeak-ng"
+    voices = ("en-us", "en")
+    licence = "GPL-3.0 (espeak-ng)"
+    install = "apt-get install -y espeak-ng"
+
+    def is_installed(self) -> bool:
+        return shutil.which("espeak-ng") is not None
+
+    def _run(self, text: str, voice: str, out_wav: Path) -> None:
+        # "--" ends option parsing, so a sentence starting with "-" is still read as text
+        _call(["espeak-ng", "-v", voice, "-w", str(out_wav), "--", text])
+
+
+ENGINES: dict[str, type[Engine]] = {e.name: e for e in (RHVoice, Flite, Festival, EspeakNG)}
+
+
+def get_engine(name: str) -> Engine:
+    """The engine called ``name`` (``ValueError`` listing the known ones otherwise)."""
+    if name not in ENGINES:
+        raise ValueError(f"unknown engine {name!r}; choose from {', '.join(ENGINES)}")
+    return ENGINES[name]()
+
+
+def describe_engines() -> str:
+    """Human-readable list of engines, their voices, whether installed, and how to install the rest."""
+    lines = []
+    for cls in ENGINES.values():
+        eng = cls()
+        state = "installed" if eng.is_installed() else "NOT installed"
+        lines.append(f"{eng.name:10s} {state:14s} voices: {', '.join(eng.voices)}   licence: {eng.licence}")
+        if not eng.is_installed():
+            lines.extend("    " + ln for ln in eng.install.splitlines())
+    lines.append("Refused (licence forbids derivatives): " + ", ".join(sorted(FORBIDDEN_VOICES)))
+    return "\n".join(lines)

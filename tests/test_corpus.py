@@ -1,0 +1,234 @@
+"""Synthetic corpus recipe: teacher engines, sentence filters, build determinism and resumability.
+
+Only Debian-main engines (flite, espeak-ng) are exercised; a test is skipped when its binary is absent.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "synthetic"
+sys.path.insert(0, str(RECIPE))
+
+import build_corpus as bc  # noqa: E402
+import corpus_sentences as cs  # noqa: E402
+import teacher_engines as te  # noqa: E402
+
+needs_flite = pytest.mark.skipif(shutil.which("flite") is None, reason="flite not installed")
+needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+
+SENTENCES = [
+    "The quick brown fox jumps over the lazy dog today.",
+    "A small boat drifted slowly across the quiet lake at dawn.",
+    "She wrote the letter carefully and sent it the next morning.",
+    "Every good story needs a beginning, a middle and an end.",
+    "They walked home together under a sky full of bright stars.",
+]
+
+
+# ------------------------------------------------------------------------------------------------
+# engines
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "engine,voice",
+    [pytest.param("flite", "slt", marks=needs_flite), pytest.param("espeak-ng", "en-us", marks=needs_espeak)],
+)
+def test_engine_renders_deterministic_wav(tmp_path, engine, voice):
+    import soundfile as sf
+
+    eng = te.get_engine(engine)
+    assert eng.is_installed()
+    a = eng.render(SENTENCES[0], voice, tmp_path / "a.wav")
+    b = eng.render(SENTENCES[0], voice, tmp_path / "b.wav")
+    info = sf.info(str(a))
+    assert info.channels == 1 and info.subtype == "PCM_16"
+    assert 1.0 < info.duration < 10.0
+    assert a.read_bytes() == b.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav", "b.wav"]  # no temp files left
+
+
+@pytest.mark.parametrize("voice", ["lyubov", "evgeniy-eng"])
+def test_non_lgpl_rhvoice_voices_are_refused(tmp_path, voice):
+    eng = te.get_engine("rhvoice")
+    with pytest.raises(ValueError, match="refusing voice"):
+        eng.render("Hello there, this is a test sentence.", voice, tmp_path / "x.wav")
+    with pytest.raises(ValueError, match="refusing voice"):
+        bc.main(["--engine", "rhvoice", "--voices", f"bdl,{voice}", "--out", str(tmp_path / "c")])
+    assert not (tmp_path / "c").exists()  # refused before any work
+
+
+def test_unknown_engine_voice_and_empty_text(tmp_path):
+    with pytest.raises(ValueError, match="unknown engine"):
+        te.get_engine("sam")
+    with pytest.raises(ValueError, match="no voice"):
+        te.get_engine("flite").render("Some words here.", "nobody", tmp_path / "x.wav")
+    with pytest.raises(ValueError, match="empty"):
+        te.get_engine("flite").render("   ", "slt", tmp_path / "x.wav")
+
+
+def test_list_voices_explains_installation():
+    text = te.describe_engines()
+    for name in ("rhvoice", "flite", "festival", "espeak-ng"):
+        assert name in text
+    assert "non-free" in te.RHVoice.install and "Components:" in te.RHVoice.install
+    assert "apt-get install -y rhvoice rhvoice-english" in te.RHVoice.install
+    assert "lyubov" in text and "evgeniy-eng" in text
+
+
+# ------------------------------------------------------------------------------------------------
+# corpus build
+# ------------------------------------------------------------------------------------------------
+
+
+def _build(tmp_path: Path, out: Path, *extra: str) -> int:
+    sents = tmp_path / "sents.txt"
+    sents.write_text("\n".join(SENTENCES) + "\n", encoding="utf-8")
+    args = ["--engine", "flite", "--voices", "slt,rms", "--sentences", str(sents), "--out", str(out), *extra]
+    return bc.main(args)
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((root / "wavs").glob("*.wav"))}
+
+
+@needs_flite
+def test_build_layout_metadata_and_determinism(tmp_path):
+    import soundfile as sf
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert _build(tmp_path, a, "--per-voice", "2", "--jobs", "1") == 0
+    assert _build(tmp_path, b, "--per-voice", "2", "--jobs", "2") == 0
+    assert (a / "DONE").is_file()
+    rows = [r.split("|") for r in (a / "metadata.csv").read_text(encoding="utf-8").splitlines()]
+    assert [r[0] for r in rows] == ["slt_00001", "slt_00002", "rms_00001", "rms_00002"]
+    assert all(len(r) == 4 for r in rows)
+    assert [r[3] for r in rows] == ["slt", "slt", "rms", "rms"]
+    assert len({r[1] for r in rows}) == 4  # each voice reads different sentences
+    assert {r[1] for r in rows} <= set(SENTENCES)
+    for r in rows:
+        info = sf.info(str(a / "wavs" / f"{r[0]}.wav"))
+        assert (info.samplerate, info.channels, info.subtype) == (22050, 1, "PCM_16")
+    fa = _files(a)
+    assert len(fa) == 4 and fa == _files(b)  # byte-identical, independent of job count
+    assert (a / "metadata.csv").read_bytes() == (b / "metadata.csv").read_bytes()
+
+
+@needs_flite
+def test_build_resumes_only_missing_files(tmp_path):
+    out = tmp_path / "c"
+    assert _build(tmp_path, out, "--per-voice", "2", "--jobs", "1") == 0
+    before = _files(out)
+    kept = out / "wavs" / "slt_00001.wav"
+    mtime = kept.stat().st_mtime_ns
+    (out / "wavs" / "rms_00002.wav").unlink()
+    (out / "wavs" / "slt_00002.wav").write_bytes(b"RIFF broken")  # an invalid file is redone
+    (out / "wavs" / ".rms_00001.wav.tmp.wav").write_bytes(b"junk")  # interrupted temp file
+    assert _build(tmp_path, out, "--per-voice", "2", "--jobs", "1") == 0
+    assert kept.stat().st_mtime_ns == mtime  # valid files are not re-rendered
+    assert _files(out) == before
+    assert not list((out / "wavs").glob(".*"))
+
+
+@needs_flite
+def test_heldout_mode_writes_one_folder_per_voice(tmp_path):
+    out = tmp_path / "h"
+    assert _build(tmp_path, out, "--heldout", "--jobs", "1") == 0
+    for v in ("slt", "rms"):
+        rows = (out / v / "metadata.csv").read_text(encoding="utf-8").splitlines()
+        assert [r.split("|")[1] for r in rows] == SENTENCES  # every voice reads the whole list
+        assert all(r.split("|")[3] == v for r in rows)
+        assert len(list((out / v / "wavs").glob("*.wav"))) == len(SENTENCES)
+    assert (out / "DONE").is_file()
+
+
+def test_assign_sentences_is_disjoint_and_seeded():
+    sents = [f"sentence number {i} is here" for i in range(50)]
+    a = bc.assign_sentences(sents, ["x", "y", "z"], 10, seed=3)
+    assert a == bc.assign_sentences(sents, ["x", "y", "z"], 10, seed=3)
+    assert a != bc.assign_sentences(sents, ["x", "y", "z"], 10, seed=4)
+    flat = [s for v in a.values() for s in v]
+    assert len(flat) == len(set(flat)) == 30
+    with pytest.raises(ValueError, match="needed"):
+        bc.assign_sentences(sents, ["x", "y"], 30, seed=0)
+
+
+def test_sentence_file_rejects_separator(tmp_path):
+    p = tmp_path / "s.txt"
+    p.write_text("a|b c d e f g h i\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"'\|'"):
+        bc.read_sentences(p)
+
+
+# ------------------------------------------------------------------------------------------------
+# sentence filters and the shipped lists
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sentence,reason",
+    [
+        ("The old man walked slowly down the long and dusty road.", None),
+        ('He said, "Nothing lasts forever, not even the rain."', None),
+        ("Too short to keep here.", "word count"),
+        ("Bank error in your favor, collect all of the money now $200.", "characters"),
+        ("In 1951 they moved to the city and never came back.", "characters"),
+        ("He stopped. Then he walked on down the road and went home.", "inner sentence punctuation"),
+        ("WARNING this product contains small parts and is not for kids.", "all caps"),
+        ("The glorp frobnicated the wibbly zorkmid all through the night.", "not in dictionary"),
+        ("It was the best of times -- it was the worst of times indeed.", "dashes or stray apostrophes"),
+        ('She said "hello and then she left the room without a word.', "unbalanced quotes"),
+        ("Q: why did the chicken cross the road to the other side?", "speaker tag"),
+        ("the sentence has no final punctuation at all in this case", "characters"),
+    ],
+)
+def test_reject_reason(sentence, reason):
+    vocab = {w.lower() for w in cs._WORD.findall(" ".join(SENTENCES + [sentence]))} - {
+        "glorp",
+        "frobnicated",
+        "wibbly",
+        "zorkmid",
+    }
+    assert cs.reject_reason(sentence, vocab) == reason
+
+
+def test_split_clean_dedup_and_heldout_split():
+    assert cs.split_sentences('He ran. "Stop!" she cried. Then it ended.') == [
+        "He ran.",
+        '"Stop!" she cried.',
+        "Then it ended.",
+    ]
+    assert cs.clean("\u201cHi,\u201d  he said ,\tsmiling .") == '"Hi," he said, smiling.'
+    kept, reasons = cs.select([("a", SENTENCES[0]), ("b", SENTENCES[0].upper().lower().capitalize())], None)
+    assert len(kept) == 1 and reasons == {"duplicate": 1}
+    sents = [f"Sentence {chr(97 + i)} here." for i in range(20)]
+    train, held = cs.split_heldout(sents, 5)
+    assert len(held) == 5 and not set(train) & set(held)
+    assert cs.split_heldout(list(reversed(sents)), 5) == (train, held)  # independent of input order
+
+
+def test_shipped_lists_are_clean_and_disjoint():
+    train = bc.read_sentences(bc.SENTENCES / "train.txt")
+    held = bc.read_sentences(bc.SENTENCES / "heldout.txt")
+    assert len(held) >= 200 and len(train) >= 6000
+    assert not {cs.dedup_key(s) for s in train} & {cs.dedup_key(s) for s in held}
+    assert len({cs.dedup_key(s) for s in train}) == len(train)
+    try:
+        vocab = cs.load_vocabulary()
+    except ImportError:
+        vocab = None
+    bad = [s for s in train + held if cs.reject_reason(s, vocab) is not None]
+    assert not bad, bad[:3]
+    assert (bc.SENTENCES / "PROVENANCE.md").is_file()
+
+
+def test_wav_validity_check(tmp_path):
+    assert not bc.is_valid_wav(tmp_path / "missing.wav")
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not a wav")
+    assert not bc.is_valid_wav(bad)

@@ -1,0 +1,273 @@
+"""The ``Synthesizer`` API end to end on a tiny random-weight voice (``tests/tiny_voice.py``)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tiny_voice import SPEAKERS, build_tiny_voice
+
+from tts.audio import load_audio
+from tts.checkpoint import CheckpointError
+from tts.synthesizer import PAUSE, Audio, Synthesizer
+
+SR, HOP = 22050, 256
+SHORT = "Hello there, how are you?"
+TWO = "The quick brown fox jumps over the lazy dog. Then it runs away!"
+LONG = "A rather long sentence, with several clauses, that keeps going for quite a while before it ends."
+
+
+@pytest.fixture(scope="module")
+def voice_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_voice(tmp_path_factory.mktemp("voice"))
+
+
+@pytest.fixture(scope="module")
+def synth(voice_dir: Path) -> Synthesizer:
+    return Synthesizer.from_pretrained(voice_dir, threads=1)
+
+
+def test_synthesize_shapes_alignment_and_metadata(synth: Synthesizer) -> None:
+    audio = synth.synthesize(SHORT, seed=0)
+    assert isinstance(audio, Audio)
+    assert audio.samples.dtype == np.float32 and audio.samples.ndim == 1
+    assert audio.sample_rate == synth.sample_rate == SR
+    assert len(audio.samples) % HOP == 0 and audio.duration > 0.2
+    assert np.isfinite(audio.samples).all()
+    assert audio.phonemes == synth.phonemize(SHORT).strip()
+    assert len(audio.tokens) == len(audio.durations) > 10
+    assert (audio.durations > 0).all()
+    assert audio.durations.sum() == pytest.approx(audio.duration, abs=1e-4)
+    assert synth.speakers == list(SPEAKERS)
+
+
+def test_seed_makes_output_reproducible(synth: Synthesizer) -> None:
+    a = synth.synthesize(SHORT, seed=3)
+    b = synth.synthesize(SHORT, seed=3)
+    c = synth.synthesize(SHORT, seed=4)
+    np.testing.assert_array_equal(a.samples, b.samples)
+    assert len(a.samples) == len(c.samples) and not np.allclose(a.samples, c.samples)
+
+
+def test_length_scale_and_speakers_change_the_output(synth: Synthesizer) -> None:
+    normal = synth.synthesize(SHORT, seed=0)
+    slow = synth.synthesize(SHORT, seed=0, length_scale=2.0)
+    fast = synth.synthesize(SHORT, seed=0, length_scale=0.5)
+    assert fast.duration < normal.duration < slow.duration
+    assert slow.duration > 1.5 * normal.duration
+    other = synth.synthesize(SHORT, seed=0, speaker="bob")
+    assert not np.allclose(other.samples[: len(normal.samples)], normal.samples[: len(other.samples)])
+    same = synth.synthesize(SHORT, seed=0, speaker=0)  # index and name address the same speaker
+    np.testing.assert_array_equal(same.samples, synth.synthesize(SHORT, seed=0, speaker="alice").samples)
+
+
+def test_sentences_are_joined_with_a_pause(synth: Synthesizer) -> None:
+    audio = synth.synthesize(TWO, seed=0)
+    assert audio.tokens.count(PAUSE) == 1
+    k = audio.tokens.index(PAUSE)
+    start = int(round(audio.durations[:k].sum() * SR))
+    pause = audio.samples[start : start + int(round(audio.durations[k] * SR))]
+    assert len(pause) >= 0.2 * SR and not pause.any()
+    assert audio.durations.sum() == pytest.approx(audio.duration, abs=1e-4)
+
+
+def test_stream_equals_one_shot(synth: Synthesizer) -> None:
+    text = f"{LONG} {SHORT}"
+    one_shot = synth.synthesize(text, seed=5)
+    chunks = list(synth.stream(text, seed=5))
+    assert len(chunks) > 3  # the long sentence is vocoded in several windows
+    assert all(c.sample_rate == SR for c in chunks)
+    joined = Audio.concatenate(chunks)
+    assert len(joined.samples) == len(one_shot.samples)
+    # the tiny vocoder's receptive field fits in the context frames, so the seams are exact
+    assert np.abs(joined.samples - one_shot.samples).max() < 1e-5
+    assert joined.tokens == one_shot.tokens
+    np.testing.assert_allclose(joined.durations, one_shot.durations)
+
+
+def test_stream_reports_bad_input_at_call_time(synth: Synthesizer) -> None:
+    with pytest.raises(ValueError, match="empty"):
+        synth.stream("   ")
+
+
+def test_batch_matches_single(synth: Synthesizer) -> None:
+    texts = [SHORT, LONG, TWO]
+    # temperature 0: the starting noise is the only thing a batch draws differently from a lone call
+    batch = synth.synthesize_batch(texts, temperature=0.0, batch_size=4)
+    assert len(batch) == 3
+    for text, got in zip(texts, batch):
+        want = synth.synthesize(text, temperature=0.0)
+        assert len(got.samples) == len(want.samples)
+        assert got.tokens == want.tokens
+        # padding changes nothing but the vocoder's view past each sentence's end (its last frames)
+        cut = _sentence_tails(want, frames=12)
+        assert np.abs(got.samples - want.samples)[cut].max() < 1e-4
+        rel = np.linalg.norm(got.samples - want.samples) / np.linalg.norm(want.samples)
+        assert rel < 0.2
+
+
+def _sentence_tails(audio: Audio, frames: int) -> np.ndarray:
+    """Mask that is False on the last ``frames`` frames of every sentence."""
+    ends = [int(round(audio.durations[:i].sum() * SR)) for i, t in enumerate(audio.tokens) if t == PAUSE]
+    keep = np.ones(len(audio.samples), bool)
+    for end in [*ends, len(keep)]:
+        keep[max(0, end - frames * HOP) : end] = False
+    return keep
+
+
+def test_batch_with_seed_is_reproducible(synth: Synthesizer) -> None:
+    a = synth.synthesize_batch([SHORT, TWO], seed=1)
+    b = synth.synthesize_batch([SHORT, TWO], seed=1)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x.samples, y.samples)
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".flac"])
+def test_save_round_trip(synth: Synthesizer, tmp_path: Path, suffix: str) -> None:
+    audio = synth.synthesize(SHORT, seed=0)
+    path = audio.save(tmp_path / f"out{suffix}")
+    wav, sr = load_audio(path)
+    assert sr == SR and len(wav) == len(audio.samples)
+    assert np.abs(wav - np.clip(audio.samples, -1, 1)).max() < 1.5 / 32767
+    assert [p.name for p in tmp_path.iterdir()] == [f"out{suffix}"]  # no temp files left
+
+
+def test_to_pcm16() -> None:
+    audio = Audio(np.array([0.0, 0.5, -1.0, 2.0], np.float32), SR)
+    pcm = np.frombuffer(audio.to_pcm16(), dtype="<i2")
+    np.testing.assert_array_equal(pcm, [0, 16384, -32767, 32767])
+
+
+@pytest.mark.parametrize(
+    ("text", "kwargs", "match"),
+    [
+        ("", {}, "empty"),
+        ("  \n\t ", {}, "empty"),
+        ("...!?", {}, "nothing pronounceable"),
+        (SHORT, {"speaker": "carol"}, "unknown speaker 'carol'; this voice has: alice, bob"),
+        (SHORT, {"speaker": 5}, "unknown speaker 5"),
+        (SHORT, {"steps": 0}, "steps"),
+        (SHORT, {"temperature": -1.0}, "temperature"),
+        (SHORT, {"length_scale": 0.0}, "length_scale"),
+        (SHORT, {"sampler": "ddim"}, "unknown sampler"),
+    ],
+)
+def test_bad_input_is_a_clear_value_error(synth: Synthesizer, text: str, kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        synth.synthesize(text, **kwargs)
+
+
+def test_too_long_text_is_refused(voice_dir: Path) -> None:
+    synth = Synthesizer.from_pretrained(voice_dir, max_chars=20)
+    with pytest.raises(ValueError, match="too long"):
+        synth.synthesize("This sentence is longer than twenty characters.")
+    with pytest.raises(ValueError, match=r"texts\[1\]: text is empty"):
+        synth.synthesize_batch(["Hi.", ""])
+
+
+def test_concurrent_calls_are_safe(synth: Synthesizer) -> None:
+    want = {t: synth.synthesize(t, seed=9).samples for t in (SHORT, TWO)}
+    got: dict[str, list[np.ndarray]] = {SHORT: [], TWO: []}
+    errors: list[BaseException] = []
+
+    def work(text: str) -> None:
+        try:
+            for _ in range(2):
+                got[text].append(synth.synthesize(text, seed=9).samples)
+        except BaseException as e:  # surfaced below: a thread's exception would otherwise vanish
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in (SHORT, TWO)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for text, outs in got.items():
+        assert len(outs) == 2
+        for out in outs:
+            np.testing.assert_array_equal(out, want[text])
+
+
+# ----------------------------------------------------------------------------------- loading
+
+
+def test_voice_dir_from_environment(voice_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TTS_VOICE_DIR", str(voice_dir))
+    synth = Synthesizer.from_pretrained()
+    assert synth.voice.folder == voice_dir and synth.voice.config.name == "tiny"
+
+
+def test_acoustic_file_path_is_accepted(voice_dir: Path) -> None:
+    synth = Synthesizer.from_pretrained(voice_dir / "acoustic.safetensors")
+    assert synth.voice.folder == voice_dir
+
+
+def test_missing_default_voice_says_how_to_get_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TTS_VOICE_DIR", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="no voice installed yet.*train one"):
+        Synthesizer.from_pretrained()
+    with pytest.raises(FileNotFoundError, match="not found"):
+        Synthesizer.from_pretrained(tmp_path / "nowhere")
+
+
+def test_missing_vocoder_falls_back_to_griffin_lim(tmp_path: Path) -> None:
+    folder = build_tiny_voice(tmp_path / "v", vocoder=False)
+    with pytest.warns(UserWarning, match="Griffin-Lim"):
+        synth = Synthesizer.from_pretrained(folder)
+    assert synth.voice.vocoder_name == "griffin-lim"
+    audio = synth.synthesize("Hi.", seed=0)
+    assert len(audio.samples) % HOP == 0 and np.isfinite(audio.samples).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # asked for explicitly: no warning
+        Synthesizer.from_pretrained(folder, vocoder="griffin-lim")
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"vae_latent_channels": 3}, "latent channels 4 vs 3"),
+        ({"vocoder_sample_rate": 16000}, "sample_rate"),
+    ],
+)
+def test_mismatched_parts_are_refused(tmp_path: Path, change: dict, match: str) -> None:
+    folder = build_tiny_voice(tmp_path / "v", **change)
+    with pytest.raises(CheckpointError, match=match):
+        Synthesizer.from_pretrained(folder)
+
+
+def test_replaced_vae_is_refused(tmp_path: Path, voice_dir: Path) -> None:
+    folder = build_tiny_voice(tmp_path / "v", seed=1)
+    (folder / "vae.safetensors").write_bytes((voice_dir / "vae.safetensors").read_bytes())
+    with pytest.raises(CheckpointError, match="another VAE"):
+        Synthesizer.from_pretrained(folder)
+
+
+def test_corrupt_parts_are_refused(tmp_path: Path, voice_dir: Path) -> None:
+    folder = build_tiny_voice(tmp_path / "v")
+    data = (folder / "acoustic.safetensors").read_bytes()
+    (folder / "acoustic.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="acoustic.safetensors"):
+        Synthesizer.from_pretrained(folder)
+    (folder / "voice.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(CheckpointError, match="voice.json"):
+        Synthesizer.from_pretrained(folder)
+    (folder / "voice.json").write_text(json.dumps({"stepz": 3}), encoding="utf-8")
+    with pytest.raises(CheckpointError, match="stepz"):
+        Synthesizer.from_pretrained(folder)
+
+
+PRETRAINED = Path(__file__).resolve().parent.parent / "pretrained"
+
+
+@pytest.mark.skipif(not (PRETRAINED / "acoustic.safetensors").is_file(), reason="no shipped voice yet")
+def test_shipped_default_voice_speaks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TTS_VOICE_DIR", raising=False)
+    synth = Synthesizer.from_pretrained(threads=1)
+    audio = synth.synthesize("Hello world.", seed=0)
+    assert 0.3 < audio.duration < 5.0
+    assert np.isfinite(audio.samples).all() and np.abs(audio.samples).max() > 0.01

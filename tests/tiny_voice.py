@@ -1,0 +1,117 @@
+"""A tiny random-weight voice folder built with the real model classes and file writers.
+
+Used by the synthesizer and ``tts-synth`` tests: it loads through exactly the code path of a
+trained voice (``tts.voice.load_voice``) but is a few hundred kB and synthesises in milliseconds.
+Random weights speak noise, which is all these tests need: shapes, determinism, durations,
+streaming, batching, errors.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+SPEAKERS = ("alice", "bob")
+LATENT_CHANNELS = 4
+
+
+def build_tiny_voice(
+    folder: str | Path,
+    *,
+    speakers: tuple[str, ...] = SPEAKERS,
+    vocoder: bool = True,
+    vae_latent_channels: int = LATENT_CHANNELS,
+    vocoder_sample_rate: int = 22050,
+    seed: int = 0,
+    voice_json: dict | None = None,
+) -> Path:
+    """Write ``acoustic.safetensors``, ``vae.safetensors``, ``vocoder.safetensors`` (unless
+    ``vocoder=False``) and ``voice.json`` into ``folder`` and return it.
+
+    ``vae_latent_channels`` / ``vocoder_sample_rate`` different from the defaults build a voice whose
+    parts do not fit together (for the mismatch checks).
+    """
+    from tts.audio import AudioConfig
+    from tts.checkpoint import save_weights
+    from tts.config import to_dict
+    from tts.diffusion.denoiser import DenoiserConfig
+    from tts.encoder.duration import DurationConfig
+    from tts.encoder.text_encoder import TextEncoderConfig
+    from tts.model import AcousticConfig, AcousticModel
+    from tts.text import Tokenizer
+    from tts.vae.mel_vae import MelVAE, MelVAEConfig, vae_tensors
+    from tts.vocoder import VocoderConfig, build_generator, save_vocoder
+    from tts.vocoder.generators import ISTFTGeneratorConfig
+    from tts.voice import file_sha256
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    audio = AudioConfig()
+
+    vae_cfg = MelVAEConfig(
+        latent_channels=vae_latent_channels,
+        downsample=2,
+        hidden_channels=16,
+        encoder_blocks=1,
+        decoder_blocks=1,
+    )
+    vae = MelVAE(vae_cfg).eval()
+    vae.set_mel_stats(torch.full((audio.n_mels,), -5.0), torch.full((audio.n_mels,), 2.0))
+    vae_path = save_weights(
+        folder / "vae.safetensors",
+        vae_tensors(vae),
+        "vae",
+        to_dict(vae_cfg),
+        {"audio": to_dict(audio), "latent_scale": 1.0},
+    )
+
+    tok = Tokenizer.default()
+    cfg = AcousticConfig(
+        n_symbols=len(tok),
+        n_speakers=len(speakers),
+        latent_channels=LATENT_CHANNELS,
+        speaker_dim=8,
+        encoder=TextEncoderConfig(dim=32, n_layers=1, n_heads=2, ffn_dim=64, prenet_layers=1),
+        duration=DurationConfig(channels=32, n_layers=1),
+        decoder=DenoiserConfig(channels=(16, 32), blocks_per_level=1, mid_blocks=1, emb_dim=16),
+        steps=2,
+    )
+    model = AcousticModel(cfg).eval()
+    with torch.no_grad():
+        for p in model.parameters():  # zero-initialised output layers would make the decoder a no-op
+            if p.dim() > 1 and not p.any():
+                p.normal_(0.0, 0.1)
+        # e^0.4 ≈ 1.5 -> 2 latent frames per token: speech-like lengths from random weights
+        model.duration.proj.weight.mul_(0.1)
+        model.duration.proj.bias.fill_(0.4)
+    meta = {
+        "tokenizer": tok.to_dict(),
+        "speakers": list(speakers),
+        "add_blank": True,
+        "audio": to_dict(audio),
+        "latent_downsample": vae_cfg.downsample,
+        "vae_sha256": file_sha256(vae_path),
+        "step": 0,
+    }
+    save_weights(folder / "acoustic.safetensors", model.state_dict(), "acoustic", to_dict(cfg), meta)
+
+    if vocoder:
+        voc_audio = AudioConfig(sample_rate=vocoder_sample_rate)
+        voc_cfg = VocoderConfig(
+            istft=ISTFTGeneratorConfig(dim=16, intermediate_dim=32, num_layers=1), audio=voc_audio
+        )
+        save_vocoder(folder / "vocoder.safetensors", build_generator(voc_cfg), voc_cfg)
+    info = {
+        "name": "tiny",
+        "language": "en-us",
+        "speaker": speakers[0],
+        "steps": 2,
+        "temperature": 0.667,
+        "sampler": "euler",
+        **(voice_json or {}),
+    }
+    (folder / "voice.json").write_text(json.dumps(info), encoding="utf-8")
+    return folder

@@ -1,0 +1,341 @@
+"""tts-synth — speak text with a trained voice.
+
+    tts-synth "Hello world." -o hello.wav
+    tts-synth --file lines.txt -o outdir          one utterance per line: outdir/0001.wav, 0002.wav, …
+    echo "Hello." | tts-synth -o hello.wav        text from stdin (also: TEXT = "-")
+    tts-synth "A long text…" --raw | aplay -r 22050 -f S16_LE -c 1     16-bit PCM streamed to stdout
+    tts-synth "Hello." --phonemes                 print the IPA the model reads (needs no weights)
+    tts-synth --list-speakers
+
+--speed is the inverse of the length scale: --speed 1.25 speaks 25 % faster (length scale 0.8).
+Exit status: 0 done, 2 bad input (text, speaker, files, checkpoint), 1 unexpected failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from tts.synthesizer import Synthesizer
+
+PROG = "tts-synth"
+FORMATS = ("wav", "flac")
+
+
+class UsageError(Exception):
+    """Bad input from the user: reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line instead of usage + message
+        self.exit(2, f"{PROG}: error: {message} (see {PROG} --help)\n")
+
+
+def _positive_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {s!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def _float_at_least(low: float, strict: bool):  # noqa: ANN202 — argparse type factory
+    def parse(s: str) -> float:
+        try:
+            v = float(s)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {s!r}") from None
+        if not (v > low if strict else v >= low) or v != v or v == float("inf"):
+            raise argparse.ArgumentTypeError(f"must be {'>' if strict else '>='} {low:g}, got {s}")
+        return v
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from tts import __version__
+
+    p = _Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("text", nargs="?", help='text to speak; "-" or omitted with piped stdin: read stdin')
+    p.add_argument(
+        "-o", "--output", help="output file (default out.wav), or folder with --file (default out/)"
+    )
+    p.add_argument(
+        "-f", "--file", help="text file, one utterance per line (blank lines skipped); '-' = stdin"
+    )
+    p.add_argument("--format", choices=FORMATS, help="audio format (default: from the output suffix)")
+    p.add_argument("--raw", action="store_true", help="stream 16-bit mono PCM to stdout as it is produced")
+    p.add_argument("--phonemes", action="store_true", help="print the phonemes and exit (no model needed)")
+    p.add_argument("--list-speakers", action="store_true", help="print the voice's speakers and exit")
+    g = p.add_argument_group("voice and sampling")
+    g.add_argument(
+        "--voice",
+        "--checkpoint",
+        dest="voice",
+        metavar="DIR",
+        help="voice folder or its acoustic.safetensors (default: pretrained/ or $TTS_VOICE_DIR)",
+    )
+    g.add_argument("--vocoder", metavar="V", help="default | griffin-lim | onnx | PATH to a vocoder file")
+    g.add_argument("-s", "--speaker", help="speaker name or index (see --list-speakers)")
+    g.add_argument("--steps", type=_positive_int, help="ODE steps of the diffusion decoder (voice default)")
+    g.add_argument("--temperature", type=_float_at_least(0, False), help="noise scale (voice default)")
+    g.add_argument("--sampler", choices=("euler", "heun", "dpmpp2m"), help="ODE sampler (voice default)")
+    g.add_argument(
+        "--speed",
+        type=_float_at_least(0, True),
+        default=1.0,
+        help="speaking rate; 1.25 = 25%% faster (length scale 1/speed)",
+    )
+    g.add_argument("--seed", type=int, help="random seed: same seed, same audio")
+    r = p.add_argument_group("runtime")
+    r.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    r.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: torch's choice)")
+    r.add_argument("--batch-size", type=_positive_int, default=8, help="sentences per batch with --file")
+    r.add_argument("-v", "--verbose", action="store_true", help="print load and synthesis details")
+    r.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    r.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    return p
+
+
+# ---------------------------------------------------------------------------------------------
+# Input and output checks (cheap, before any model is loaded)
+# ---------------------------------------------------------------------------------------------
+
+
+def read_texts(args: argparse.Namespace) -> list[str]:
+    """The utterances to speak: ``[TEXT]``, ``[stdin]`` or the non-blank lines of ``--file``."""
+    if args.file is not None:
+        if args.text is not None:
+            raise UsageError("give either TEXT or --file, not both")
+        try:
+            raw = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise UsageError(f"cannot read --file {args.file}: {getattr(e, 'strerror', None) or e}") from e
+        lines = [ln.strip() for ln in raw.splitlines() if ln.strip()]
+        if not lines:
+            raise UsageError(f"--file {args.file} has no text")
+        return lines
+    if args.text == "-" or (args.text is None and sys.stdin is not None and not sys.stdin.isatty()):
+        try:
+            text = sys.stdin.read()
+        except (OSError, UnicodeDecodeError) as e:
+            raise UsageError(f"cannot read text from stdin: {e}") from e
+    elif args.text is None:
+        raise UsageError("no text given: pass TEXT, --file FILE, or pipe text to stdin")
+    else:
+        text = args.text
+    if not text.strip():
+        raise UsageError("text is empty")
+    return [text]
+
+
+def _check_writable_dir(d: Path) -> None:
+    existing = d
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"output directory {d} cannot be created: {existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"output directory {existing} is not writable")
+
+
+def output_file(args: argparse.Namespace) -> Path:
+    """The single output file, with its format settled and its folder checked."""
+    out = Path(args.output or "out.wav").expanduser()
+    if out.is_dir():
+        raise UsageError(f"output {out} is a directory")
+    suffix = out.suffix.lower().lstrip(".")
+    if args.format and not suffix:
+        out = out.with_name(f"{out.name}.{args.format}")
+    elif args.format and suffix != args.format:
+        raise UsageError(f"output {out} does not end in .{args.format} (--format {args.format})")
+    elif suffix not in FORMATS:
+        raise UsageError(f"cannot tell the audio format of {out}: name it .wav or .flac, or pass --format")
+    parent = out.parent
+    if not parent.is_dir():
+        raise UsageError(f"output directory does not exist: {parent}")
+    if not os.access(parent, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise UsageError(f"output {out} is not writable")
+    return out
+
+
+def output_dir(args: argparse.Namespace) -> Path:
+    out = Path(args.output or "out").expanduser()
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--file writes numbered files into a folder, but {out} is a file")
+    _check_writable_dir(out)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------------------------
+
+
+def print_phonemes(args: argparse.Namespace, texts: list[str]) -> int:
+    from tts.text import phonemize
+    from tts.voice import default_voice_dir, load_voice_config
+
+    folder = Path(args.voice).expanduser() if args.voice else default_voice_dir()
+    language = load_voice_config(folder.parent if folder.is_file() else folder).language
+    for text in texts:
+        print(phonemize(text, language=language), flush=True)
+    return 0
+
+
+def load_synthesizer(args: argparse.Namespace) -> Synthesizer:
+    import torch
+
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError(f"--device {args.device}: no CUDA device available")
+    from tts.synthesizer import Synthesizer
+
+    try:
+        return Synthesizer.from_pretrained(
+            args.voice, device=args.device, vocoder=args.vocoder, threads=args.threads, max_chars=None
+        )
+    except FileNotFoundError as e:  # no voice installed / folder missing
+        raise UsageError(str(e)) from e
+
+
+def speak_one(args: argparse.Namespace, synth: Synthesizer, text: str, opts: dict) -> tuple[str, float]:
+    out = output_file(args)
+    audio = synth.synthesize(text, **opts)
+    audio.save(out)
+    return str(out), audio.duration
+
+
+def speak_file(
+    args: argparse.Namespace, synth: Synthesizer, texts: list[str], opts: dict
+) -> tuple[str, float]:
+    from tqdm import tqdm
+
+    out = output_dir(args)
+    prepared = []
+    for n, text in enumerate(texts, 1):  # check every line before writing anything
+        try:
+            prepared.append(synth.prepare(text))
+        except ValueError as e:
+            raise UsageError(f"--file {args.file}: utterance {n}: {e}") from e
+    out.mkdir(parents=True, exist_ok=True)
+    ext = args.format or "wav"
+    width = max(4, len(str(len(texts))))
+    seconds = 0.0
+    with tqdm(total=len(texts), unit="utt", disable=args.quiet, file=sys.stderr, desc=PROG) as bar:
+        for start in range(0, len(prepared), args.batch_size):
+            group = prepared[start : start + args.batch_size]
+            for k, audio in enumerate(synth.synthesize_batch(group, batch_size=args.batch_size, **opts)):
+                audio.save(out / f"{start + k + 1:0{width}d}.{ext}")
+                seconds += audio.duration
+            bar.update(len(group))
+    return f"{len(texts)} files in {out}/", seconds
+
+
+def speak_raw(synth: Synthesizer, text: str, opts: dict, t0: float, log: logging.Logger) -> tuple[str, float]:
+    if sys.stdout.isatty():
+        raise UsageError("--raw writes binary audio; redirect stdout to a file or a player")
+    sink = sys.stdout.buffer
+    samples = 0
+    for chunk in list(synth.stream(text, **opts)):
+        if samples == 0:
+            log.info("first audio after %.3f s", time.perf_counter() - t0)
+        sink.write(chunk.to_pcm16())
+        sink.flush()
+        samples += len(chunk.samples)
+    return f"<stdout> ({synth.sample_rate} Hz 16-bit mono PCM)", samples / synth.sample_rate
+
+
+def run(args: argparse.Namespace, log: logging.Logger) -> int:
+    texts = [] if args.list_speakers else read_texts(args)
+    if args.phonemes:
+        return print_phonemes(args, texts)
+    if not args.raw and not args.list_speakers:  # fail on a bad output before loading anything
+        output_dir(args) if args.file is not None else output_file(args)
+    if args.raw and args.file is not None:
+        raise UsageError("--raw streams one text; it cannot be combined with --file")
+    t0 = time.perf_counter()
+    synth = load_synthesizer(args)
+    log.info(
+        "loaded voice %s (%s, vocoder %s) in %.2f s",
+        synth.voice.config.name,
+        synth.voice.folder,
+        synth.voice.vocoder_name,
+        time.perf_counter() - t0,
+    )
+    if args.list_speakers:
+        for name in synth.speakers or [synth.voice.config.name]:
+            print(name)
+        return 0
+    opts = dict(
+        speaker=_speaker_arg(args.speaker),
+        steps=args.steps,
+        temperature=args.temperature,
+        length_scale=1.0 / args.speed,
+        seed=args.seed,
+        sampler=args.sampler,
+    )
+    t1 = time.perf_counter()
+    if args.raw:
+        where, seconds = speak_raw(synth, texts[0], opts, t1, log)
+    elif args.file is not None:
+        where, seconds = speak_file(args, synth, texts, opts)
+    else:
+        where, seconds = speak_one(args, synth, texts[0], opts)
+    elapsed = time.perf_counter() - t1
+    if not args.quiet:
+        rtf = elapsed / seconds if seconds > 0 else float("nan")
+        print(
+            f"wrote {where}: {seconds:.2f} s of audio in {elapsed:.2f} s (RTF {rtf:.3f})",
+            file=sys.stderr if args.raw else sys.stdout,
+        )
+    return 0
+
+
+def _speaker_arg(s: str | None) -> str | int | None:
+    return int(s) if s is not None and s.isdigit() else s
+
+
+def _one_line(msg: str) -> str:
+    return " ".join(str(msg).split())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = logging.ERROR if args.quiet else logging.INFO if args.verbose else logging.WARNING
+    logging.basicConfig(level=level, format=f"{PROG}: %(levelname)s: %(message)s", stream=sys.stderr)
+    log = logging.getLogger(PROG)
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001, ANN202
+        if not args.quiet:
+            print(f"{PROG}: warning: {_one_line(str(message))}", file=sys.stderr)
+
+    try:
+        with warnings.catch_warnings():  # restores the global hook afterwards (main() may run in-process)
+            warnings.showwarning = show_warning
+            return run(args, log)
+    except BrokenPipeError:  # e.g. `tts-synth --raw … | head -c 1000`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except (UsageError, ValueError) as e:  # CheckpointError is a ValueError
+        if args.verbose:
+            log.exception("details")
+        print(f"{PROG}: error: {_one_line(str(e))}", file=sys.stderr)
+        return 2
+    except OSError as e:  # writing the output failed after the checks (disk full, permissions …)
+        print(f"{PROG}: error: {_one_line(str(e))}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,473 @@
+"""``Synthesizer``: text in, waveform out — the programmatic API behind ``tts-synth``.
+
+One method per way of using the pipeline::
+
+    text ─split_sentences─▶ sentences ─phonemize─▶ IPA ─Tokenizer─▶ ids            (prepare)
+    ids ─AcousticModel.synthesize─▶ latents (B, C, T_lat) ─MelVAE.decode─▶ mel (B, M, T)   (_acoustic)
+    mel ─vocoder─▶ wav (B, T·hop)                                                 (_vocode / _vocode_chunks)
+
+``synthesize`` runs sentence by sentence and joins them with a short pause; ``stream`` yields the
+same audio as it is produced (the vocoder runs on overlapping 64-frame windows of each sentence's
+mel, so the first samples arrive after one window); ``synthesize_batch`` pads many sentences into
+one batch for throughput.
+
+Thread safety: one lock serialises the models, so a ``Synthesizer`` may be shared by threads;
+calls interleave sentence by sentence (and window by window when streaming) rather than run in
+parallel. For real parallelism use one ``Synthesizer`` per process. ``threads`` sets torch's
+*process-wide* intra-op thread count.
+
+Letters used for shapes: B batch, N tokens, C latent channels, T_lat latent frames, M mel bins,
+T mel frames, L samples.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tts.voice import SAMPLERS, LoadedVoice, load_voice
+
+PAUSE = "<pause>"  #: token label of the silence between sentences in ``Audio.tokens``
+
+
+@dataclass
+class Audio:
+    """Synthesised speech and how it lines up with the phonemes.
+
+    ``tokens[i]`` (a symbol of the voice's tokenizer, the blank included, or ``"<pause>"``) lasts
+    ``durations[i]`` seconds; the durations add up to ``duration``. Stream chunks carry the
+    sentence's text, phonemes and alignment on their first chunk only.
+    """
+
+    samples: np.ndarray  #: (L,) float32 in [-1, 1]
+    sample_rate: int
+    text: str = ""
+    phonemes: str = ""
+    tokens: list[str] = field(default_factory=list)
+    durations: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  #: (N,) seconds
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return len(self.samples) / self.sample_rate
+
+    def save(self, path: str | Path) -> Path:
+        """Write a 16-bit ``.wav`` or ``.flac`` (by suffix) atomically: nothing is left on failure."""
+        from tts.audio import save_audio
+
+        return save_audio(path, self.samples, self.sample_rate)
+
+    def to_pcm16(self) -> bytes:
+        """Little-endian signed 16-bit mono PCM (what ``tts-synth --raw`` writes)."""
+        return (np.clip(self.samples, -1.0, 1.0) * 32767.0).round().astype("<i2").tobytes()
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[Audio]) -> Audio:
+        """Join chunks (e.g. from :meth:`Synthesizer.stream`) into one ``Audio``."""
+        if not parts:
+            raise ValueError("nothing to concatenate")
+        return cls(
+            samples=np.concatenate([p.samples for p in parts]).astype(np.float32),
+            sample_rate=parts[0].sample_rate,
+            text=" ".join(p.text for p in parts if p.text),
+            phonemes=" ".join(p.phonemes for p in parts if p.phonemes),
+            tokens=[t for p in parts for t in p.tokens],
+            durations=np.concatenate([p.durations for p in parts]).astype(np.float32),
+        )
+
+
+@dataclass(frozen=True)
+class PreparedText:
+    """A text checked and converted to token ids, sentence by sentence (see :meth:`Synthesizer.prepare`)."""
+
+    text: str
+    sentences: tuple[str, ...]
+    phonemes: tuple[str, ...]
+    token_ids: tuple[tuple[int, ...], ...]
+
+
+@dataclass(frozen=True)
+class _Options:
+    speaker: int
+    steps: int
+    temperature: float
+    length_scale: float
+    sampler: str
+    guidance: float
+
+
+class Synthesizer:
+    """Text-to-speech with one voice (acoustic model + mel VAE + vocoder).
+
+    >>> synth = Synthesizer.from_pretrained()                     # doctest: +SKIP
+    >>> synth.synthesize("Hello there.", seed=0).save("hello.wav")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        voice: LoadedVoice,
+        *,
+        max_chars: int | None = 20_000,
+        chunk_frames: int = 64,
+        context_frames: int = 16,
+    ) -> None:
+        if chunk_frames < 1 or context_frames < 1:
+            raise ValueError("chunk_frames and context_frames must be >= 1")
+        self.voice = voice
+        self.max_chars = max_chars  #: longest accepted text (characters); None = no limit
+        self.chunk_frames = chunk_frames  #: mel frames vocoded per streaming window
+        self.context_frames = context_frames  #: extra frames on each side of a window (then cropped)
+        self._lock = threading.RLock()
+        self._device = next(voice.acoustic.parameters()).device
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        path: str | Path | None = None,
+        device: str = "cpu",
+        vocoder: str | Path | None = None,
+        threads: int | None = None,
+        **kwargs: int | None,
+    ) -> Synthesizer:
+        """Load a voice folder (default: the shipped ``pretrained/`` voice or ``$TTS_VOICE_DIR``).
+
+        ``vocoder``: ``None``/``"default"`` (the voice's own, Griffin-Lim if it has none),
+        ``"griffin-lim"``, ``"onnx"`` (``vocoder.onnx`` in the folder) or a path to a vocoder file.
+        ``threads`` sets torch's process-wide thread count. Raises ``CheckpointError`` for missing,
+        corrupt or mismatched parts and ``FileNotFoundError`` when no voice is installed.
+        """
+        if threads is not None:
+            if int(threads) < 1:
+                raise ValueError(f"threads must be >= 1, got {threads}")
+            torch.set_num_threads(int(threads))
+        return cls(load_voice(path, device=device, vocoder=vocoder), **kwargs)
+
+    # ------------------------------------------------------------------ properties and text
+    @property
+    def sample_rate(self) -> int:
+        return self.voice.sample_rate
+
+    @property
+    def speakers(self) -> list[str]:
+        """Speaker names of this voice (index = speaker id)."""
+        return list(self.voice.speakers)
+
+    @property
+    def language(self) -> str:
+        return self.voice.config.language
+
+    def phonemize(self, text: str) -> str:
+        """The IPA the model will read for ``text`` (normalised, with stress and punctuation)."""
+        from tts.text import phonemize
+
+        return phonemize(text, language=self.language)
+
+    def prepare(self, text: str | PreparedText) -> PreparedText:
+        """Validate ``text``, split it into sentences, phonemise (one espeak call) and tokenise.
+
+        Raises ``ValueError`` for empty or too long text and text with nothing to pronounce.
+        """
+        if isinstance(text, PreparedText):
+            return text
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        if not text.strip():
+            raise ValueError("text is empty")
+        if self.max_chars is not None and len(text) > self.max_chars:
+            raise ValueError(
+                f"text is too long ({len(text)} characters, limit {self.max_chars}); "
+                "split it, or raise Synthesizer.max_chars"
+            )
+        from tts.text import split_sentences
+
+        sentences = [s for s in split_sentences(text) if s.strip()]
+        kept = []
+        for sent, ph in zip(sentences, self._phonemize_sentences(sentences)):
+            ids = self.voice.tokenizer.encode(ph, add_blank=self.voice.add_blank) if ph else []
+            if ids and any(ch.isalpha() for ch in ph):
+                kept.append((sent, ph, tuple(ids)))
+        if not kept:
+            raise ValueError(f"nothing pronounceable in text {_clip(text)!r}")
+        return PreparedText(text, *(tuple(col) for col in zip(*kept)))
+
+    def _phonemize_sentences(self, sentences: list[str]) -> list[str]:
+        """One espeak call for all sentences; "" for a sentence with nothing to say (e.g. "...")."""
+        from tts.text import phonemize, phonemize_batch
+
+        try:
+            return phonemize_batch(sentences, language=self.language) if sentences else []
+        except ValueError:  # one bad sentence fails the batch: redo one by one, dropping silent ones
+            out = []
+            for sent in sentences:
+                try:
+                    out.append(phonemize(sent, language=self.language))
+                except ValueError as e:
+                    if "nothing pronounceable" not in str(e):
+                        raise
+                    out.append("")
+            return out
+
+    # ------------------------------------------------------------------ public synthesis
+    def synthesize(
+        self,
+        text: str | PreparedText,
+        speaker: str | int | None = None,
+        steps: int | None = None,
+        temperature: float | None = None,
+        length_scale: float = 1.0,
+        seed: int | None = None,
+        sampler: str | None = None,
+        guidance: float | None = None,
+    ) -> Audio:
+        """Speak ``text`` (any length: split into sentences joined by a short pause).
+
+        ``length_scale`` > 1 is slower speech; ``seed`` makes the output reproducible;
+        ``steps``/``temperature``/``sampler``/``guidance`` default to the voice's ``voice.json``.
+        Returns :class:`Audio` with ``samples: (L,)``.
+        """
+        prep = self.prepare(text)
+        opts = self._options(speaker, steps, temperature, length_scale, sampler, guidance)
+        return Audio.concatenate(list(self._stream(prep, opts, self._generator(seed), chunked=False)))
+
+    def stream(
+        self,
+        text: str | PreparedText,
+        speaker: str | int | None = None,
+        steps: int | None = None,
+        temperature: float | None = None,
+        length_scale: float = 1.0,
+        seed: int | None = None,
+        sampler: str | None = None,
+        guidance: float | None = None,
+    ) -> Iterator[Audio]:
+        """Like :meth:`synthesize`, but yields ``Audio`` chunks as soon as each is vocoded.
+
+        The concatenated chunks equal :meth:`synthesize`'s samples up to the small differences of
+        vocoding in overlapping windows. Input errors are raised here, not at the first ``next()``.
+        """
+        prep = self.prepare(text)
+        opts = self._options(speaker, steps, temperature, length_scale, sampler, guidance)
+        return self._stream(prep, opts, self._generator(seed), chunked=True)
+
+    def synthesize_batch(
+        self,
+        texts: Sequence[str | PreparedText],
+        speaker: str | int | None = None,
+        steps: int | None = None,
+        temperature: float | None = None,
+        length_scale: float = 1.0,
+        seed: int | None = None,
+        sampler: str | None = None,
+        guidance: float | None = None,
+        batch_size: int = 16,
+    ) -> list[Audio]:
+        """Speak many texts with padded, batched inference (``batch_size`` sentences at a time).
+
+        Sentences are sorted by length to keep padding small. Results match :meth:`synthesize`
+        closely but not bit for bit: the starting noise is drawn per batch, not per sentence.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        preps = []
+        for i, t in enumerate(texts):
+            try:
+                preps.append(self.prepare(t))
+            except ValueError as e:
+                raise ValueError(f"texts[{i}]: {e}") from e
+        opts = self._options(speaker, steps, temperature, length_scale, sampler, guidance)
+        gen = self._generator(seed)
+        flat = [(i, j) for i, p in enumerate(preps) for j in range(len(p.token_ids))]
+        order = sorted(range(len(flat)), key=lambda k: len(preps[flat[k][0]].token_ids[flat[k][1]]))
+        done: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        for start in range(0, len(order), batch_size):
+            keys = [flat[k] for k in order[start : start + batch_size]]
+            with self._inference():
+                mel, mel_lengths, durations = self._acoustic(
+                    [preps[i].token_ids[j] for i, j in keys], opts, gen
+                )
+                wavs = self._vocode(mel, mel_lengths)
+            for key, wav, dur in zip(keys, wavs, durations):
+                done[key] = (wav, dur)
+        return [
+            Audio.concatenate(
+                self._with_pauses(
+                    [self._sentence_audio(p, j, *done[(i, j)]) for j in range(len(p.token_ids))]
+                )
+            )
+            for i, p in enumerate(preps)
+        ]
+
+    # ------------------------------------------------------------------ internals
+    @contextmanager
+    def _inference(self) -> Iterator[None]:
+        with self._lock, torch.inference_mode():
+            yield
+
+    def _generator(self, seed: int | None) -> torch.Generator | None:
+        if seed is None:
+            return None
+        return torch.Generator(device=self._device).manual_seed(int(seed))
+
+    def _speaker_id(self, speaker: str | int | None) -> int:
+        names = self.voice.speakers
+        if speaker is None:
+            speaker = self.voice.config.speaker if self.voice.config.speaker is not None else 0
+        if isinstance(speaker, str) and speaker in names:
+            return names.index(speaker)
+        if isinstance(speaker, int) and not isinstance(speaker, bool) and 0 <= speaker < max(1, len(names)):
+            return speaker
+        valid = ", ".join(names) if names else "(single-speaker voice)"
+        raise ValueError(f"unknown speaker {speaker!r}; this voice has: {valid}")
+
+    def _options(
+        self,
+        speaker: str | int | None,
+        steps: int | None,
+        temperature: float | None,
+        length_scale: float,
+        sampler: str | None,
+        guidance: float | None,
+    ) -> _Options:
+        c = self.voice.config
+        opts = _Options(
+            speaker=self._speaker_id(speaker),
+            steps=c.steps if steps is None else int(steps),
+            temperature=c.temperature if temperature is None else float(temperature),
+            length_scale=float(length_scale),
+            sampler=c.sampler if sampler is None else sampler,
+            guidance=c.guidance if guidance is None else float(guidance),
+        )
+        if opts.steps < 1:
+            raise ValueError(f"steps must be >= 1, got {opts.steps}")
+        if not opts.temperature >= 0:
+            raise ValueError(f"temperature must be >= 0, got {opts.temperature}")
+        if not (opts.length_scale > 0 and math.isfinite(opts.length_scale)):
+            raise ValueError(f"length_scale must be a positive number, got {length_scale}")
+        if opts.sampler not in SAMPLERS:
+            raise ValueError(f"unknown sampler {opts.sampler!r}; choose from {', '.join(SAMPLERS)}")
+        if not opts.guidance >= 0:
+            raise ValueError(f"guidance must be >= 0, got {opts.guidance}")
+        return opts
+
+    def _acoustic(
+        self, token_ids: Sequence[Sequence[int]], opts: _Options, gen: torch.Generator | None
+    ) -> tuple[torch.Tensor, list[int], list[np.ndarray]]:
+        """Token ids of B sentences -> raw log-mel ``(B, M, T)``, mel lengths, mel frames per token."""
+        lengths = torch.tensor([len(t) for t in token_ids], dtype=torch.long)
+        tokens = torch.zeros(len(token_ids), int(lengths.max()), dtype=torch.long)
+        for b, ids in enumerate(token_ids):
+            tokens[b, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        out = self.voice.acoustic.synthesize(
+            tokens.to(self._device),
+            lengths.to(self._device),
+            torch.full((len(token_ids),), opts.speaker, dtype=torch.long, device=self._device),
+            steps=opts.steps,
+            temperature=opts.temperature,
+            length_scale=opts.length_scale,
+            sampler=opts.sampler,
+            guidance=opts.guidance,
+            generator=gen,
+        )
+        latents, latent_lengths = out["latents"], out["latent_lengths"]
+        mel, mel_lengths = self.voice.vae.decode(latents, latent_lengths)
+        ratio = mel.shape[-1] // latents.shape[-1]  # the VAE's time downsampling
+        durations = [
+            (out["durations"][b, : len(ids)].float() * ratio).cpu().numpy() for b, ids in enumerate(token_ids)
+        ]
+        return mel, [int(n) for n in mel_lengths], durations
+
+    def _vocode(self, mel: torch.Tensor, mel_lengths: Sequence[int]) -> list[np.ndarray]:
+        """``mel: (B, M, T)`` -> one waveform ``(mel_lengths[b] * hop,)`` per item."""
+        from tts.audio import AudioConfig
+
+        floor = math.log(AudioConfig().log_clamp)  # padded frames read as silence, not as garbage
+        frames = torch.arange(mel.shape[-1], device=mel.device)
+        lengths = torch.tensor(list(mel_lengths), device=mel.device)
+        mel = mel.masked_fill(frames[None, None, :] >= lengths[:, None, None], floor)
+        wav = self.voice.vocoder(mel).float().cpu().numpy()
+        hop = self.voice.hop_length
+        return [np.ascontiguousarray(wav[b, : n * hop]) for b, n in enumerate(mel_lengths)]
+
+    def _vocode_chunks(self, mel: torch.Tensor) -> Iterator[np.ndarray]:
+        """Vocode ``mel: (1, M, T)`` in windows of ``chunk_frames`` with ``context_frames`` on each side.
+
+        Each window's output is cropped to its own frames and the seams are cross-faded over one
+        hop, so the joined output has exactly ``T * hop`` samples and differs from one-shot
+        vocoding only where the vocoder's receptive field exceeds the context.
+        """
+        T, hop, C, X = mel.shape[-1], self.voice.hop_length, self.chunk_frames, self.context_frames
+        if T <= C + X:
+            with self._inference():
+                yield self._vocode(mel, [T])[0]
+            return
+        fade = np.linspace(0.0, 1.0, hop + 2, dtype=np.float32)[1:-1]
+        carry: np.ndarray | None = None
+        for s in range(0, T, C):
+            e = min(T, s + C)
+            a, b = max(0, s - X), min(T, e + X)
+            with self._inference():
+                wav = self._vocode(mel[..., a:b], [b - a])[0]
+            seg = wav[(s - a) * hop : (e - a) * hop + (hop if e < T else 0)].copy()
+            if carry is not None:
+                seg[:hop] = carry * (1.0 - fade) + seg[:hop] * fade
+            carry, seg = (seg[-hop:], seg[:-hop]) if e < T else (None, seg)
+            yield seg
+
+    def _sentence_audio(
+        self, prep: PreparedText, j: int, wav: np.ndarray, mel_durations: np.ndarray
+    ) -> Audio:
+        sec_per_frame = self.voice.hop_length / self.sample_rate
+        ids = prep.token_ids[j]
+        return Audio(
+            samples=wav.astype(np.float32, copy=False),
+            sample_rate=self.sample_rate,
+            text=prep.sentences[j],
+            phonemes=prep.phonemes[j],
+            tokens=[self.voice.tokenizer.symbols[i] for i in ids],
+            durations=(mel_durations * sec_per_frame).astype(np.float32),
+        )
+
+    def _pause(self) -> Audio:
+        hop = self.voice.hop_length
+        n = int(round(self.voice.config.sentence_pause * self.sample_rate / hop)) * hop
+        return Audio(
+            np.zeros(n, np.float32),
+            self.sample_rate,
+            tokens=[PAUSE],
+            durations=np.array([n / self.sample_rate], np.float32),
+        )
+
+    def _with_pauses(self, parts: list[Audio]) -> list[Audio]:
+        out: list[Audio] = []
+        for k, part in enumerate(parts):
+            if k and self.voice.config.sentence_pause > 0:
+                out.append(self._pause())
+            out.append(part)
+        return out
+
+    def _stream(
+        self, prep: PreparedText, opts: _Options, gen: torch.Generator | None, chunked: bool
+    ) -> Iterator[Audio]:
+        for j, ids in enumerate(prep.token_ids):
+            if j and self.voice.config.sentence_pause > 0:
+                yield self._pause()
+            with self._inference():
+                mel, mel_lengths, durations = self._acoustic([ids], opts, gen)
+                mel = mel[..., : mel_lengths[0]]
+                whole = None if chunked else self._vocode(mel, mel_lengths)[0]
+            pieces = self._vocode_chunks(mel) if chunked else iter([whole])
+            first = next(pieces)
+            yield self._sentence_audio(prep, j, first, durations[0])
+            for wav in pieces:
+                yield Audio(wav, self.sample_rate)
+
+
+def _clip(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"

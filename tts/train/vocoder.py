@@ -1,0 +1,285 @@
+"""``tts-train vocoder``: train the vocoder on waveform segments of a prepared data folder.
+
+Each training batch is ``B`` random segments of ``segment_samples`` samples; their log-mel is
+computed on the fly with THE :class:`tts.audio.MelSpectrogram`, so input and target stay aligned
+by construction. Two phases:
+
+1. ``step < adversarial_start_step``: reconstruction only — ``45 · L1(mel) + MR-STFT`` on the
+   generator. No discriminator runs, which makes steps ~50× cheaper on a CPU; the generator gets
+   the spectral envelope right, but phase detail stays soft.
+2. afterwards the HiFi-GAN recipe: the discriminator step (least squares, real vs detached fake)
+   is yielded first, then the generator step (adversarial + feature matching + the reconstruction
+   terms). The discriminator module exists from step 0, so resuming across the switch is trivial.
+
+Validation vocodes whole held-out utterances and reports the mel L1; TensorBoard gets the audio
+and mel images. The export (``kind = "vocoder"``) holds the EMA generator with weight norm folded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from tts.audio import AudioConfig, MelSpectrogram
+from tts.config import override, to_dict
+from tts.train.task import Batch, TrainTask
+from tts.vocoder.config import VocoderConfig, build_generator
+from tts.vocoder.discriminators import Discriminator
+from tts.vocoder.generators import fp32_region
+from tts.vocoder.load import save_vocoder, warm_start
+from tts.vocoder.losses import (
+    MultiResolutionSTFTLoss,
+    discriminator_loss,
+    feature_matching_loss,
+    generator_adversarial_loss,
+)
+
+STAGE_TABLES = ("model", "data", "train")
+
+
+@dataclass(frozen=True)
+class VocoderDataConfig:
+    """Data options of the vocoder stage (the ``[data]`` table of a stage TOML)."""
+
+    val_items: int = 8  #: held-out utterances vocoded whole at each validation (spread over the split)
+    media_items: int = 1  #: of those, how many go to TensorBoard as audio + mel image
+
+    def __post_init__(self) -> None:
+        if self.val_items < 1 or self.media_items < 0:
+            raise ValueError(f"VocoderDataConfig needs val_items >= 1 and media_items >= 0: {self}")
+
+
+def _unwrap(module: nn.Module) -> nn.Module:
+    return module.module if isinstance(module, nn.parallel.DistributedDataParallel) else module
+
+
+class VocoderTask(TrainTask):
+    """The vocoder stage on a prepared data folder (``WavSegmentDataset`` + ``collate_wavs``)."""
+
+    name = "vocoder"
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        cfg: VocoderConfig | None = None,
+        data_cfg: VocoderDataConfig | None = None,
+    ) -> None:
+        from tts.data.manifest import load_manifest
+
+        self.data_dir = Path(data_dir)
+        self.manifest = load_manifest(self.data_dir)
+        cfg = cfg or VocoderConfig()
+        # the data decides the audio settings; a recipe that names different ones is a mistake
+        if cfg.audio != self.manifest.audio:
+            if cfg.audio != AudioConfig():
+                raise ValueError(
+                    f"the vocoder config's audio settings {cfg.audio} differ from the data's "
+                    f"{self.manifest.audio} ({self.data_dir})"
+                )
+            cfg = dataclasses.replace(cfg, audio=self.manifest.audio)
+        self.cfg = cfg
+        self.data_cfg = data_cfg or VocoderDataConfig()
+        self.mel = MelSpectrogram(cfg.audio)
+        self.stft_loss = MultiResolutionSTFTLoss(cfg.loss.stft_resolutions)
+        self._datasets: dict[str, Any] = {}
+
+    # -- data -----------------------------------------------------------------------------------
+
+    def _dataset(self, split: str):
+        from tts.data.dataset import WavSegmentDataset
+
+        if split not in self._datasets:
+            train = split == "train"
+            self._datasets[split] = WavSegmentDataset(
+                self.data_dir, split, segment_samples=self.cfg.segment_samples, random_segment=train
+            )
+        return self._datasets[split]
+
+    def train_dataset(self):
+        ds = self._dataset("train")
+        if len(ds) == 0:
+            raise ValueError(f"{self.data_dir}: the train split is empty")
+        return ds
+
+    def val_dataset(self):
+        ds = self._dataset("val")
+        return ds if len(ds) else None
+
+    def batch_sampler(self, dataset, *, rank: int, world_size: int, seed: int, epoch: int, train: bool):
+        if train:
+            return None  # fixed-size segments: plain batches of TrainConfig.batch_size
+        # validation: whole utterances one at a time (no padding), a fixed spread over the split
+        n = len(dataset)
+        k = min(n, self.data_cfg.val_items)
+        picks = sorted({i * n // k for i in range(k)})
+        mine = picks[rank::world_size] or picks[:1]
+        return [[i] for i in mine]
+
+    def collate_fn(self):
+        from tts.data.collate import collate_wavs
+
+        return collate_wavs
+
+    def device_transfer(self, batch: Batch, device: torch.device) -> Batch:
+        return {
+            "wavs": batch["wavs"].to(device, non_blocking=True),
+            "wav_lengths": batch["wav_lengths"].to(device),
+        }
+
+    # -- model ----------------------------------------------------------------------------------
+
+    def build_modules(self) -> dict[str, nn.Module]:
+        return {
+            "generator": build_generator(self.cfg),
+            "discriminator": Discriminator(self.cfg.discriminator),
+        }
+
+    def ema_modules(self) -> tuple[str, ...]:
+        return ("generator",)
+
+    def _to(self, device: torch.device) -> None:
+        if self.mel.mel_basis.device != device:
+            self.mel.to(device)
+            self.stft_loss.to(device)
+
+    def reconstruction_losses(
+        self, fake: torch.Tensor, real: torch.Tensor, mel: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """Mel L1 and MR-STFT terms, ``fake, real: (B, L)``, ``mel: (B, M, L / hop)`` of ``real``."""
+        with fp32_region(fake.device):
+            fake = fake.float()
+            mel_l1 = torch.mean(torch.abs(self.mel(fake) - mel))
+            sc, mag = self.stft_loss(fake, real.float())
+        w = self.cfg.loss
+        return {
+            "mel_l1": mel_l1,
+            "stft_sc": sc,
+            "stft_mag": mag,
+            "total": w.mel_weight * mel_l1 + w.stft_weight * (sc + mag),
+        }
+
+    def training_step(self, modules: dict[str, nn.Module], batch: Batch, step: int):
+        real = batch["wavs"]
+        self._to(real.device)
+        with torch.no_grad(), fp32_region(real.device):
+            mel = self.mel(real.float())
+        fake = modules["generator"](mel)
+        if step < self.cfg.adversarial_start_step:
+            rec = self.reconstruction_losses(fake, real, mel)
+            yield (
+                "generator",
+                rec["total"],
+                {f"train/{k}": rec[k].detach() for k in ("mel_l1", "stft_sc", "stft_mag")},
+            )
+            return
+        disc, w = modules["discriminator"], self.cfg.loss
+        real_scores, fake_scores, _, _ = disc(real, fake.detach())
+        d_loss = discriminator_loss(real_scores, fake_scores)
+        yield "discriminator", d_loss, {}
+        # the loop has frozen the discriminator's parameters: this pass only carries gradient to G
+        _, fake_scores, real_fmaps, fake_fmaps = disc(real, fake)
+        adv = generator_adversarial_loss(fake_scores)
+        fm = feature_matching_loss(real_fmaps, fake_fmaps)
+        rec = self.reconstruction_losses(fake, real, mel)
+        g_loss = rec["total"] + w.adversarial_weight * adv + w.feature_matching_weight * fm
+        logs = {f"train/{k}": rec[k].detach() for k in ("mel_l1", "stft_sc", "stft_mag")}
+        yield (
+            "generator",
+            g_loss,
+            {**logs, "train/adversarial": adv.detach(), "train/feature_matching": fm.detach()},
+        )
+
+    def _vocode(
+        self, modules: dict[str, nn.Module], batch: Batch
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        real = batch["wavs"]
+        self._to(real.device)
+        with fp32_region(real.device):
+            mel = self.mel(real.float())
+        fake = _unwrap(modules["generator"])(mel).float()
+        return real, mel, fake
+
+    def validation_step(self, modules: dict[str, nn.Module], batch: Batch) -> dict[str, float]:
+        real, mel, fake = self._vocode(modules, batch)
+        hop = self.cfg.audio.hop_length
+        frames = (batch["wav_lengths"] + hop - 1) // hop
+        mask = (torch.arange(mel.shape[-1], device=mel.device)[None] < frames[:, None]).unsqueeze(1)
+        with fp32_region(real.device):
+            err = torch.abs(self.mel(fake) - mel) * mask
+        return {"mel_l1": float(err.sum() / (mask.sum() * mel.shape[1]).clamp(min=1))}
+
+    def log_media(self, writer: Any, modules: dict[str, nn.Module], batch: Batch, step: int) -> None:
+        if self.data_cfg.media_items == 0:
+            return
+        real, mel, fake = self._vocode(modules, batch)
+        sr = self.cfg.audio.sample_rate
+        n = int(batch["wav_lengths"][0])
+        writer.add_audio("vocoder/generated", fake[0, :n].clamp(-1, 1).cpu(), step, sample_rate=sr)
+        writer.add_audio("vocoder/real", real[0, :n].cpu(), step, sample_rate=sr)
+        with fp32_region(real.device):
+            pair = torch.cat([mel[0], self.mel(fake[:1])[0]], dim=0).float().cpu()  # real above generated
+        lo, hi = float(mel[0].min()), float(mel[0].max())
+        writer.add_image(
+            "vocoder/mel", ((pair - lo) / max(hi - lo, 1e-5)).clamp(0, 1).flip(0), step, dataformats="HW"
+        )
+
+    def metadata(self) -> dict[str, Any]:
+        return {"model": to_dict(self.cfg), "data": to_dict(self.data_cfg)}
+
+    # -- inference weights ------------------------------------------------------------------------
+
+    def export(self, modules: dict[str, nn.Module], path: str, step: int) -> None:
+        save_vocoder(path, _unwrap(modules["generator"]), self.cfg, {"step": step})
+
+    def load_pretrained(self, modules: dict[str, nn.Module], path: str) -> None:
+        """Warm start the generator from an exported vocoder of the same architecture (the
+        discriminator starts fresh: fine-tuning on new mels re-learns it quickly)."""
+        warm_start(_unwrap(modules["generator"]), self.cfg, path)
+
+
+# ------------------------------------------------------------------------------------------ CLI
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from tts.train.loop import add_train_arguments
+
+    parser.add_argument(
+        "--data", required=True, metavar="DIR", help="prepared data folder (tts-train prepare)"
+    )
+    add_train_arguments(parser)
+
+
+#: Stage defaults under the recipe's ``[train]`` table: HiFi-GAN's optimiser (AdamW, 2e-4, β = 0.8, 0.99).
+DEFAULT_TRAIN = {
+    "max_steps": 200_000,
+    "batch_size": 16,
+    "lr": 2e-4,
+    "betas": (0.8, 0.99),
+    "warmup_steps": 1000,
+}
+
+
+def run(args: argparse.Namespace) -> int:
+    from tts.train.loop import TrainConfig, load_stage_config, train_from_args
+
+    stage = load_stage_config(args)
+    unknown = sorted(set(stage) - set(STAGE_TABLES))
+    if unknown:
+        raise ValueError(
+            f"{args.config}: unknown table(s) {unknown}; a vocoder recipe has {list(STAGE_TABLES)}"
+        )
+    task = VocoderTask(
+        args.data,
+        override(VocoderConfig(), stage.get("model")),
+        override(VocoderDataConfig(), stage.get("data")),
+    )
+    metrics = train_from_args(task, args, override(TrainConfig(), DEFAULT_TRAIN))
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in sorted(metrics.items()) if k.startswith(("val/", "step")))
+    print(f"vocoder: {shown}; inference weights in {Path(args.run_dir) / 'export.safetensors'}")
+    return 0

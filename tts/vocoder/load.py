@@ -1,0 +1,110 @@
+"""Vocoder inference files: write (weight norm folded), read, rebuild, warm-start.
+
+A vocoder file is a ``kind = "vocoder"`` safetensors (:mod:`tts.checkpoint`) whose config is
+``to_dict(VocoderConfig)`` — audio settings included — and whose tensors are the generator's
+state dict with weight normalisation folded into plain weights (what inference and ONNX use).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+from tts.audio import AudioConfig
+from tts.checkpoint import CheckpointError, load_weights, save_weights
+from tts.config import from_dict, to_dict
+from tts.vocoder.config import VocoderConfig, build_generator
+
+GRIFFIN_LIM = "griffin-lim"
+
+
+def inference_state_dict(generator: nn.Module) -> dict[str, torch.Tensor]:
+    """The generator's weights with weight norm folded in (the module itself is left untouched).
+
+    Computed from the parametrised weights rather than by folding a deep copy: copies of a
+    parametrised module share its generated class, and folding one would break the other.
+    """
+    state = {k: v for k, v in generator.state_dict().items() if ".parametrizations." not in k}
+    for name, module in generator.named_modules():
+        if parametrize.is_parametrized(module, "weight"):
+            state[f"{name}.weight"] = module.weight
+    return {k: v.detach().cpu().clone() for k, v in state.items()}
+
+
+def save_vocoder(
+    path: str | Path, generator: nn.Module, cfg: VocoderConfig, meta: dict[str, Any] | None = None
+) -> Path:
+    """Write ``generator`` (built from ``cfg``) as a self-describing ``kind = "vocoder"`` file."""
+    n_params = sum(p.numel() for p in generator.parameters())
+    return save_weights(
+        path,
+        inference_state_dict(generator),
+        "vocoder",
+        to_dict(cfg),
+        {"parameters": n_params, **(meta or {})},
+    )
+
+
+def read_vocoder(path: str | Path) -> tuple[VocoderConfig, dict[str, torch.Tensor], dict[str, Any]]:
+    """``(config, plain weights, meta)`` of a vocoder file; ``CheckpointError`` if it is not one."""
+    tensors, config, meta = load_weights(path, kind="vocoder")
+    try:
+        cfg = from_dict(VocoderConfig, config)
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"vocoder file {path} has an invalid config: {e}") from e
+    return cfg, tensors, meta
+
+
+def _load_plain(generator: nn.Module, tensors: dict[str, torch.Tensor], path: str | Path) -> None:
+    try:
+        generator.load_state_dict(tensors, strict=True)
+    except RuntimeError as e:  # missing/unexpected keys or shape mismatches
+        raise CheckpointError(f"vocoder file {path} does not match its own config: {e}") from e
+
+
+def load_vocoder(
+    spec: str | Path, device: str | torch.device = "cpu", audio: AudioConfig | None = None
+) -> nn.Module:
+    """A ready-to-run vocoder (eval mode): ``forward(mel: (B, M, T)) -> wav (B, T·hop)``.
+
+    ``spec`` is a vocoder ``.safetensors`` file, an exported ``.onnx`` file (run by onnxruntime,
+    see :class:`tts.vocoder.onnx_export.OnnxVocoder`) or ``"griffin-lim"`` (weight-free fallback for
+    ``audio``, or the default :class:`tts.audio.AudioConfig`). The module's ``audio`` attribute is
+    its AudioConfig.
+    """
+    if str(spec) == GRIFFIN_LIM:
+        from tts.vocoder.griffin_lim import GriffinLim
+
+        return GriffinLim(audio).to(device).eval()
+    if Path(spec).suffix.lower() == ".onnx":
+        from tts.vocoder.onnx_export import OnnxVocoder
+
+        return OnnxVocoder(spec)
+    cfg, tensors, _ = read_vocoder(spec)
+    generator = build_generator(cfg)
+    generator.remove_weight_norm()
+    _load_plain(generator, tensors, spec)
+    return generator.to(device).eval()
+
+
+def warm_start(generator: nn.Module, cfg: VocoderConfig, path: str | Path) -> None:
+    """Load a vocoder file into a training ``generator`` (which may carry weight norm).
+
+    The file must hold the same architecture as ``cfg``; loss weights, discriminators and schedule
+    may differ (fine-tuning on new mels with a new recipe is the point of a warm start).
+    """
+    file_cfg, tensors, _ = read_vocoder(path)
+    for name in ("generator", "istft", "hifigan", "audio"):
+        if getattr(file_cfg, name) != getattr(cfg, name):
+            theirs, mine = getattr(file_cfg, name), getattr(cfg, name)
+            raise CheckpointError(f"vocoder file {path} has {name} = {theirs!r}, this run has {mine!r}")
+    # rebuild plain → load → re-apply weight norm, so g and v are derived from the file's weights
+    plain = build_generator(cfg)
+    plain.remove_weight_norm()
+    _load_plain(plain, tensors, path)
+    plain.apply_weight_norm()
+    generator.load_state_dict(plain.state_dict(), strict=True)

@@ -1,0 +1,148 @@
+"""ONNX export of a vocoder, and an onnxruntime-backed vocoder with the same call interface.
+
+    tts-train export-onnx --checkpoint vocoder.safetensors --out vocoder.onnx [--opset 17]
+
+The graph has one input ``mel (B, M, T)`` and one output ``wav (B, T·hop)``, both with dynamic batch
+and time axes. The iSTFT generator exports because its inverse STFT is real-valued
+(:mod:`tts.vocoder.istft`); HiFi-GAN exports once weight norm is folded. The vocoder config is
+stored in the model's metadata (``vocoder_config``), so :class:`OnnxVocoder` knows its audio settings.
+After writing, the export runs onnxruntime on a test input and refuses a graph whose output
+differs from PyTorch's by more than ``--tolerance``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from tts.audio import AudioConfig
+from tts.config import from_dict, to_dict
+
+METADATA_KEY = "vocoder_config"
+
+
+def export_onnx(generator: nn.Module, path: str | Path, config: dict | None = None, opset: int = 17) -> Path:
+    """Write ``generator`` (weight norm already folded, eval mode) as ONNX with dynamic B and T axes."""
+    try:
+        import onnx
+    except ImportError as e:
+        raise ImportError("ONNX export needs the onnx package: pip install 'latent-tts[onnx]'") from e
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    n_mels = generator.audio.n_mels
+    example = torch.randn(1, n_mels, 32) - 5.0  # a plausible log-mel level; values do not shape the graph
+    with torch.no_grad(), warnings.catch_warnings():
+        # the TorchScript exporter is deprecated in favour of the dynamo one, which needs onnxscript
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(
+            generator,
+            (example,),
+            str(p),
+            input_names=["mel"],
+            output_names=["wav"],
+            dynamic_axes={"mel": {0: "batch", 2: "frames"}, "wav": {0: "batch", 1: "samples"}},
+            opset_version=opset,
+            dynamo=False,  # the TorchScript exporter needs no onnxscript and handles these graphs
+        )
+    model = onnx.load(str(p))
+    if config is not None:
+        entry = model.metadata_props.add()
+        entry.key, entry.value = METADATA_KEY, json.dumps(config)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(p))
+    return p
+
+
+class OnnxVocoder(nn.Module):
+    """A vocoder run by onnxruntime on the CPU. ``forward(mel: (B, M, T)) -> wav (B, T·hop)``.
+
+    Tensors in, tensors out (on the input's device), like the PyTorch generators; ``audio`` is the
+    AudioConfig stored at export (the default one when the file has no metadata).
+    """
+
+    def __init__(self, path: str | Path, threads: int | None = None) -> None:
+        super().__init__()
+        try:
+            import onnxruntime as ort
+        except ImportError as e:
+            raise ImportError(
+                "running an ONNX vocoder needs onnxruntime: pip install 'latent-tts[onnx]'"
+            ) from e
+
+        from tts.checkpoint import CheckpointError
+
+        if not Path(path).is_file():
+            raise CheckpointError(f"ONNX vocoder not found: {path}")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or torch.get_num_threads()
+        try:
+            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own exception types for bad files
+            raise CheckpointError(f"{path} is not a loadable ONNX model: {e}") from e
+        meta = self.session.get_modelmeta().custom_metadata_map
+        cfg = json.loads(meta[METADATA_KEY]) if METADATA_KEY in meta else {}
+        self.audio = from_dict(AudioConfig, cfg.get("audio"))
+        self.path = Path(path)
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        from tts.vocoder.generators import check_mel
+
+        check_mel(mel, self.audio.n_mels)
+        x = mel.detach().to("cpu", torch.float32).contiguous().numpy()
+        (wav,) = self.session.run(["wav"], {"mel": x})
+        return torch.from_numpy(np.ascontiguousarray(wav)).to(mel.device)
+
+    def remove_weight_norm(self) -> None:
+        """Nothing to fold; the vocoder interface."""
+
+
+def max_abs_difference(
+    generator: nn.Module, onnx_path: str | Path, n_frames: int = 50, seed: int = 0
+) -> float:
+    """Largest |eager - onnxruntime| sample on a random log-mel of ``n_frames`` frames."""
+    gen = torch.Generator().manual_seed(seed)
+    mel = torch.randn(1, generator.audio.n_mels, n_frames, generator=gen) - 5.0
+    with torch.no_grad():
+        eager = generator(mel)
+    onnx_out = OnnxVocoder(onnx_path, threads=1)(mel)
+    return float((eager - onnx_out).abs().max())
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--checkpoint", required=True, help="vocoder .safetensors (export of `tts-train vocoder`)"
+    )
+    parser.add_argument("--out", required=True, help="output .onnx file")
+    parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
+    parser.add_argument(
+        "--tolerance", type=float, default=1e-3, help="max |PyTorch - onnxruntime| accepted on a test input"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from tts.vocoder.load import load_vocoder, read_vocoder
+
+    cfg, _, _ = read_vocoder(args.checkpoint)
+    generator = load_vocoder(args.checkpoint)
+    out = export_onnx(generator, args.out, config=to_dict(cfg), opset=args.opset)
+    diff = max_abs_difference(generator, out)
+    print(
+        f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {cfg.generator}); "
+        f"max |torch - onnxruntime| = {diff:.2e}"
+    )
+    if not diff <= args.tolerance:
+        out.unlink()
+        print(
+            f"export-onnx: error: onnxruntime output differs by {diff:.2e} > {args.tolerance}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0

@@ -1,0 +1,308 @@
+"""Voice folders: where a voice lives, what ``voice.json`` says, and loading its three models.
+
+A voice folder holds everything needed to speak::
+
+    VOICE/acoustic.safetensors   kind "acoustic": phoneme encoder + durations + latent diffusion decoder;
+                                 meta holds the symbol table, speaker names and ``add_blank``
+    VOICE/vae.safetensors        kind "vae": the mel VAE whose latents the acoustic model predicts
+    VOICE/vocoder.safetensors    kind "vocoder" (optional: Griffin-Lim is used, with a warning, when absent)
+    VOICE/vocoder.onnx           optional ONNX export of the vocoder (``vocoder="onnx"``)
+    VOICE/voice.json             name, language, default speaker and sampling settings (:class:`VoiceConfig`)
+
+The default voice is ``pretrained/`` at the repository root (found from the installed package in
+an editable install); the environment variable ``TTS_VOICE_DIR`` points elsewhere.
+
+Everything here except :func:`load_voice` is cheap and torch-free, so the CLI can resolve a
+voice, read its language and fail on a missing folder before importing torch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from tts.text import Tokenizer
+
+ENV_VAR = "TTS_VOICE_DIR"
+ACOUSTIC_FILE = "acoustic.safetensors"
+VAE_FILE = "vae.safetensors"
+VOCODER_FILE = "vocoder.safetensors"
+ONNX_VOCODER_FILE = "vocoder.onnx"
+VOICE_FILE = "voice.json"
+SAMPLERS = ("euler", "heun", "dpmpp2m")
+
+
+def _checkpoint_error() -> type[ValueError]:
+    # tts.checkpoint imports torch; only pay for it when an error is actually raised
+    from tts.checkpoint import CheckpointError
+
+    return CheckpointError
+
+
+class VoiceNotFoundError(FileNotFoundError):
+    """No voice folder (or no acoustic model in it) where one was looked for."""
+
+
+@dataclass(frozen=True)
+class VoiceConfig:
+    """Contents of ``voice.json``; every field is optional in the file."""
+
+    name: str = "voice"  #: shown by ``tts-synth --list-speakers`` and in logs
+    language: str = "en-us"  #: espeak-ng language used for phonemisation
+    description: str = ""  #: free text (provenance, licence …); the model card has the details
+    speaker: str | None = None  #: default speaker name (None: the first one)
+    steps: int | None = None  #: default ODE steps of the latent diffusion decoder (None: the model's)
+    temperature: float | None = None  #: default scale of the starting noise (None: the model's)
+    sampler: str | None = None  #: default ODE sampler: euler | heun | dpmpp2m (None: the model's)
+    guidance: float = 0.0  #: default classifier-free guidance weight (0 = off)
+    sentence_pause: float = 0.25  #: seconds of silence between sentences of a long text
+
+    def __post_init__(self) -> None:
+        if self.steps is not None and self.steps < 1:
+            raise ValueError(f"steps must be >= 1, got {self.steps}")
+        if self.temperature is not None and self.temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+        if self.sampler is not None and self.sampler not in SAMPLERS:
+            raise ValueError(f"unknown sampler {self.sampler!r}; choose from {', '.join(SAMPLERS)}")
+        if self.guidance < 0 or self.sentence_pause < 0:
+            raise ValueError("guidance and sentence_pause must be >= 0")
+
+    def save(self, path: str | Path) -> Path:
+        """Write as JSON (``VOICE/voice.json``)."""
+        from tts.config import to_dict
+
+        p = Path(path)
+        p.write_text(json.dumps(to_dict(self), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        return p
+
+
+def default_voice_dir() -> Path:
+    """``$TTS_VOICE_DIR`` if set, else ``pretrained/`` beside the ``tts`` package (repository root)."""
+    env = os.environ.get(ENV_VAR, "").strip()
+    if env:
+        return Path(env).expanduser()
+    return Path(__file__).resolve().parent.parent / "pretrained"
+
+
+def no_voice_message(folder: Path) -> str:
+    return (
+        f"no voice installed yet: {folder} has no {ACOUSTIC_FILE}. The default voice ships in pretrained/ "
+        "of the source repository (use an editable install of a full clone); or train one "
+        f"(recipes/synthetic/README.md, docs/training.md) and pass --voice DIR or set ${ENV_VAR} "
+        "to its folder"
+    )
+
+
+def resolve_voice_dir(path: str | Path | None = None) -> tuple[Path, Path]:
+    """Return ``(voice_folder, acoustic_file)``.
+
+    ``path`` may be a voice folder or the acoustic ``.safetensors`` file inside one (its siblings
+    are then the VAE, vocoder and ``voice.json``). ``None`` means :func:`default_voice_dir`.
+    Raises :class:`VoiceNotFoundError` with a how-to-get-a-voice message when nothing is there.
+    """
+    if path is None:
+        folder = default_voice_dir()
+        acoustic = folder / ACOUSTIC_FILE
+        if not acoustic.is_file():
+            raise VoiceNotFoundError(no_voice_message(folder))
+        return folder, acoustic
+    p = Path(path).expanduser()
+    if p.is_file():
+        return p.parent, p
+    if p.is_dir():
+        acoustic = p / ACOUSTIC_FILE
+        if not acoustic.is_file():
+            raise VoiceNotFoundError(f"voice folder {p} has no {ACOUSTIC_FILE}")
+        return p, acoustic
+    raise VoiceNotFoundError(f"voice folder or checkpoint not found: {p}")
+
+
+def load_voice_config(folder: str | Path) -> VoiceConfig:
+    """Read ``folder/voice.json``; a missing file gives the defaults, a malformed one a CheckpointError."""
+    from tts.config import from_dict
+
+    p = Path(folder) / VOICE_FILE
+    if not p.is_file():
+        return VoiceConfig()
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+        return from_dict(VoiceConfig, data)
+    except (json.JSONDecodeError, UnicodeDecodeError, TypeError, ValueError) as e:
+        raise _checkpoint_error()(f"{p} is not a valid voice.json: {e}") from e
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading the models (imports torch)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadedVoice:
+    """The three models of a voice plus what is needed to feed them."""
+
+    folder: Path
+    config: VoiceConfig
+    acoustic: nn.Module
+    vae: nn.Module
+    vocoder: nn.Module
+    vocoder_name: str  #: the vocoder file, or "griffin-lim"
+    tokenizer: Tokenizer
+    speakers: list[str]
+    add_blank: bool
+    sample_rate: int
+    hop_length: int
+
+
+def _header(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(config, meta)`` from a safetensors header without reading the tensors."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            h = fh.metadata() or {}
+        return json.loads(h.get("config", "{}")), json.loads(h.get("meta", "{}"))
+    except Exception as e:  # safetensors, OS and JSON errors alike mean an unusable file
+        raise _checkpoint_error()(f"checkpoint {path} is corrupt or not a safetensors file: {e}") from e
+
+
+def _vocoder_path(folder: Path, spec: str | Path | None) -> Path | None:
+    """The vocoder file for a choice (``None`` = Griffin-Lim); warns when falling back."""
+    if spec is None or spec == "default":
+        p = folder / VOCODER_FILE
+        if p.is_file():
+            return p
+        warnings.warn(
+            f"{folder} has no {VOCODER_FILE}; using the Griffin-Lim fallback (robotic sound quality)",
+            stacklevel=4,
+        )
+        return None
+    if spec == "griffin-lim":
+        return None
+    p = folder / ONNX_VOCODER_FILE if spec == "onnx" else Path(spec).expanduser()
+    if not p.is_file():
+        hint = " (write it with `tts-train export-onnx`)" if spec == "onnx" else ""
+        raise _checkpoint_error()(f"vocoder file not found: {p}{hint}")
+    return p
+
+
+def _differences(a: dict[str, Any], b: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {a[k]} vs {b[k]}" for k in sorted(a) if k in b and a[k] != b[k])
+
+
+def check_compatible(
+    acoustic: tuple[dict[str, Any], dict[str, Any]],
+    vae: tuple[dict[str, Any], dict[str, Any]],
+    vae_path: Path,
+) -> None:
+    """Refuse an acoustic model and VAE that were not trained together.
+
+    Each part is ``(config, meta)`` from its file header. Compared: latent channels, the VAE's
+    time downsampling, the audio/mel settings and the VAE file hash the acoustic model recorded.
+    A fact missing on either side (hand-made files) is skipped; a fact present on both must agree.
+    """
+    err = _checkpoint_error()
+    (a_cfg, a_meta), (v_cfg, v_meta) = acoustic, vae
+    pairs = [
+        ("latent channels", a_cfg.get("latent_channels"), v_cfg.get("latent_channels")),
+        ("latent downsampling", a_meta.get("latent_downsample"), v_cfg.get("downsample")),
+        ("mel bins", (a_meta.get("audio") or {}).get("n_mels"), v_cfg.get("n_mels")),
+    ]
+    for what, a, v in pairs:
+        if a is not None and v is not None and a != v:
+            raise err(f"acoustic model and VAE {vae_path} do not fit: {what} {a} vs {v}")
+    a_audio, v_audio = a_meta.get("audio"), v_meta.get("audio")
+    diff = _differences(a_audio, v_audio) if isinstance(a_audio, dict) and isinstance(v_audio, dict) else ""
+    if diff:
+        raise err(f"acoustic model and VAE {vae_path} use different audio settings: {diff}")
+    want = a_meta.get("vae_sha256")
+    if want and file_sha256(vae_path) != want:
+        raise err(f"the acoustic model was trained with another VAE (sha256 {want[:12]}…) than {vae_path}")
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes (the acoustic model records its VAE's)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_voice(
+    path: str | Path | None = None, device: str = "cpu", vocoder: str | Path | None = None
+) -> LoadedVoice:
+    """Load and cross-check the acoustic model, VAE and vocoder of a voice folder.
+
+    ``vocoder``: ``None``/``"default"`` (the folder's ``vocoder.safetensors``, else Griffin-Lim with
+    a warning), ``"griffin-lim"``, ``"onnx"`` (the folder's ``vocoder.onnx``) or a vocoder file path.
+    """
+    folder, acoustic_path = resolve_voice_dir(path)  # cheap checks first, heavy imports after
+    cfg = load_voice_config(folder)
+    vae_path = folder / VAE_FILE
+    err = _checkpoint_error()
+    if not vae_path.is_file():
+        raise err(f"voice folder {folder} has no {VAE_FILE} (the acoustic model needs its VAE)")
+    voc_path = _vocoder_path(folder, vocoder)
+    check_compatible(_header(acoustic_path), _header(vae_path), vae_path)
+
+    from tts.audio import AudioConfig
+    from tts.config import from_dict, to_dict
+    from tts.model import load_acoustic
+    from tts.text import Tokenizer
+    from tts.vae.mel_vae import load_vae
+
+    acoustic, meta = load_acoustic(acoustic_path, device)
+    if "tokenizer" not in meta:
+        raise err(f"{acoustic_path} has no symbol table (meta 'tokenizer'); re-export it")
+    try:
+        tokenizer = Tokenizer.from_dict(meta["tokenizer"])
+        audio = from_dict(AudioConfig, meta.get("audio"))
+    except (TypeError, ValueError, KeyError) as e:
+        raise err(f"{acoustic_path}: unreadable symbol table or audio settings: {e}") from e
+    vae = load_vae(vae_path, device)
+    if voc_path is None:
+        from tts.vocoder.griffin_lim import GriffinLim
+
+        voc, voc_name = GriffinLim(audio).to(device).eval(), "griffin-lim"
+    else:
+        from tts.vocoder import load_vocoder
+
+        voc, voc_name = load_vocoder(voc_path, device), str(voc_path)
+    voc_audio = getattr(voc, "audio", None)
+    if voc_audio is not None and voc_audio != audio:
+        raise err(
+            f"vocoder {voc_path} and acoustic model use different audio settings: "
+            f"{_differences(to_dict(voc_audio), to_dict(audio))}"
+        )
+    speakers = [str(s) for s in meta.get("speakers", [])]
+    if cfg.speaker is not None and cfg.speaker not in speakers:
+        raise err(f"{folder / VOICE_FILE}: default speaker {cfg.speaker!r} is not one of {speakers}")
+    model_cfg = acoustic.cfg  # voice.json settings left out fall back to the model's own defaults
+    cfg = replace(
+        cfg,
+        steps=model_cfg.steps if cfg.steps is None else cfg.steps,
+        temperature=model_cfg.temperature if cfg.temperature is None else cfg.temperature,
+        sampler=model_cfg.sampler if cfg.sampler is None else cfg.sampler,
+    )
+    return LoadedVoice(
+        folder=folder,
+        config=cfg,
+        acoustic=acoustic.eval(),
+        vae=vae.eval(),
+        vocoder=voc.eval(),
+        vocoder_name=voc_name,
+        tokenizer=tokenizer,
+        speakers=speakers,
+        add_blank=bool(meta.get("add_blank", True)),
+        sample_rate=audio.sample_rate,
+        hop_length=audio.hop_length,
+    )
