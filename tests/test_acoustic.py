@@ -181,14 +181,21 @@ def test_tiny_model_overfits_and_finds_the_true_alignment() -> None:
 
 @pytest.fixture
 def latent_data_dir(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
-    """A prepared data folder (conftest) plus cached 4-channel latents at the mel frame rate."""
+    """A prepared data folder (conftest) plus a cache of random 4-channel latents at the mel frame
+    rate, as if made by ``tts-train latents`` with the tiny VAE in ``tmp_path/vae.safetensors``."""
     try:
         from tts.text import Tokenizer  # noqa: F401
     except ImportError:
         pytest.skip("the text frontend (tts.text) is not available")
-    src = request.getfixturevalue("prepared_data_dir")
+    from tts.vae.mel_vae import MelVAE, MelVAEConfig, vae_tensors
+    from tts.voice import file_sha256
+
+    vae_cfg = MelVAEConfig(
+        latent_channels=4, downsample=1, hidden_channels=8, encoder_blocks=0, decoder_blocks=0
+    )
+    vae = save_weights(tmp_path / "vae.safetensors", vae_tensors(MelVAE(vae_cfg)), "vae", to_dict(vae_cfg))
     data = tmp_path / "data"
-    shutil.copytree(src, data)
+    shutil.copytree(request.getfixturevalue("prepared_data_dir"), data)
     (data / "latents").mkdir()
     rng = np.random.default_rng(0)
     for split in ("train", "val"):
@@ -196,7 +203,8 @@ def latent_data_dir(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
             row = json.loads(line)
             lat = rng.standard_normal((4, row["n_frames"])).astype(np.float32)
             np.save(data / "latents" / f"{row['id']}.npy", lat)
-    (data / "latents" / "info.json").write_text(json.dumps({"latent_channels": 4, "downsample": 1}))
+    info = {"complete": True, "latent_channels": 4, "downsample": 1, "vae_sha256": file_sha256(vae)}
+    (data / "latents" / "info.json").write_text(json.dumps(info))
     return data
 
 
@@ -223,13 +231,17 @@ def test_tts_train_acoustic_end_to_end(latent_data_dir: Path, tmp_path: Path) ->
     from tts.cli.train import main
     from tts.data.manifest import load_manifest
     from tts.train.acoustic import AcousticTask
+    from tts.voice import file_sha256
 
     cfg = tmp_path / "acoustic.toml"
     cfg.write_text(TINY_TOML)
+    vae = tmp_path / "vae.safetensors"  # made by the fixture; its hash is in latents/info.json
     run = tmp_path / "run"
     common = ["--data", str(latent_data_dir), "--config", str(cfg), "--device", "cpu", "--threads", "1"]
-    assert main(["acoustic", *common, "--run-dir", str(run), "--max-steps", "2"]) == 0
+    assert main(["acoustic", *common, "--run-dir", str(run), "--max-steps", "2", "--vae", str(vae)]) == 0
     model, meta = load_acoustic(run / "export.safetensors")
+    assert meta["vae_sha256"] == file_sha256(vae)
+    assert any(p.name.startswith("events") for p in (run / "tb").iterdir())  # media written with the VAE
     manifest = load_manifest(latent_data_dir)
     assert meta["tokenizer"] == manifest.tokenizer.to_dict() == meta["symbols"]
     assert meta["speakers"] == manifest.speakers and meta["add_blank"] is False and meta["step"] == 2
@@ -244,6 +256,10 @@ def test_tts_train_acoustic_end_to_end(latent_data_dir: Path, tmp_path: Path) ->
         assert torch.equal(a, b), name
     with pytest.raises(ValueError, match="disagree with the data"):
         AcousticTask(latent_data_dir, {"latent_channels": 8})
+    info = latent_data_dir / "latents" / "info.json"
+    info.write_text(json.dumps({**json.loads(info.read_text()), "vae_sha256": "0" * 64}))
+    with pytest.raises(ValueError, match="made with another VAE"):
+        AcousticTask(latent_data_dir, vae=vae)
     assert math.isfinite(float(next(task.training_step(modules, _first_batch(task), 0))[1].detach()))
 
 

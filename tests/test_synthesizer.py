@@ -80,6 +80,7 @@ def test_stream_equals_one_shot(synth: Synthesizer) -> None:
     one_shot = synth.synthesize(text, seed=5)
     chunks = list(synth.stream(text, seed=5))
     assert len(chunks) > 3  # the long sentence is vocoded in several windows
+    assert len(chunks[0].samples) == synth.chunk_frames * HOP  # the first window comes out on its own
     assert all(c.sample_rate == SR for c in chunks)
     joined = Audio.concatenate(chunks)
     assert len(joined.samples) == len(one_shot.samples)
@@ -225,6 +226,20 @@ def test_missing_vocoder_falls_back_to_griffin_lim(tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # asked for explicitly: no warning
         Synthesizer.from_pretrained(folder, vocoder="griffin-lim")
+
+
+def test_onnx_vocoder_matches_pytorch(tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    folder = build_tiny_voice(tmp_path / "v", onnx=True)
+    eager = Synthesizer.from_pretrained(folder).synthesize(SHORT, seed=0)
+    synth = Synthesizer.from_pretrained(folder, vocoder="onnx")
+    assert synth.voice.vocoder_name.endswith("vocoder.onnx")
+    got = synth.synthesize(SHORT, seed=0)
+    assert np.abs(got.samples - eager.samples).max() < 1e-4
+    (folder / "vocoder.onnx").unlink()
+    with pytest.raises(CheckpointError, match="export-onnx"):
+        Synthesizer.from_pretrained(folder, vocoder="onnx")
 
 
 @pytest.mark.parametrize(

@@ -188,6 +188,20 @@ CASES = [
     ("www.example.com", "w w w dot example dot com"),
     ("the author(s)", "the authors"),
     ("Hello [[h ə l ˈoʊ]] world", "Hello [[h ə l ˈoʊ]] world"),
+    ("Wall St. Journal", "Wall Street Journal"),
+    ("$3.50/hr", "three dollars and fifty cents per hour"),
+    ("USD 5", "five dollars"),
+    ("We need 3x more.", "We need three times more."),
+    ("He is 5'10\" tall.", "He is five foot ten tall."),
+    ("Call 911!", "Call nine one one!"),
+    ("We met in Feb. and again in Sept.", "We met in February and again in September."),
+    ("MR. BROOKS: Objection.", "Mister brooks: Objection."),
+    ("Attorney General Edwin Meese III said", "Attorney General Edwin Meese the third said"),
+    ("Let it get in YOUR way. No STATEMENTS.", "Let it get in your way. No statements."),
+    ("Tom & Jerry, 2+2=4", "Tom and Jerry, two plus two equals four"),
+    ("In 1492, Columbus sailed.", "In fourteen ninety-two, Columbus sailed."),
+    ("Mary Malone and John Lee", "Mary Malone and John Lee"),  # names that start like Roman numerals
+    ("Take a lump of figs.", "Take a lump of figs."),
 ]
 
 

@@ -430,3 +430,30 @@ def test_non_finite_gradients_skip_the_update(tmp_path: Path) -> None:
     task.bad = set(range(100))
     with pytest.raises(FloatingPointError, match="in a row"):
         train(task, _cfg(max_steps=100, ckpt_every=100, val_every=100), tmp_path / "b")
+
+
+def test_adamw_groups_and_overrides() -> None:
+    from tts.train.schedule import build_adamw
+
+    net = nn.Sequential(nn.Linear(4, 8), nn.LayerNorm(8))
+    opt = build_adamw(net, lr=1e-3, betas=(0.8, 0.99), weight_decay=0.1, overrides={"lr": 5e-4})
+    decayed, plain = opt.param_groups
+    assert [p.shape for p in decayed["params"]] == [torch.Size([8, 4])]  # biases and gains: no decay
+    assert (decayed["weight_decay"], plain["weight_decay"], decayed["base_lr"]) == (0.1, 0.0, 5e-4)
+    with pytest.raises(ValueError, match="momentum"):
+        build_adamw(net, lr=1e-3, betas=(0.8, 0.99), weight_decay=0.1, overrides={"momentum": 0.9})
+    assert (
+        build_adamw(net.requires_grad_(False), lr=1e-3, betas=(0.8, 0.99), weight_decay=0.0, overrides={})
+        is None
+    )
+
+
+def test_failing_log_media_does_not_stop_training(tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard")  # log_media needs a TensorBoard writer
+
+    class Media(ToyTask):
+        def log_media(self, writer, modules, batch, step):
+            raise RuntimeError("no plotting backend")
+
+    assert train(Media(), _cfg(max_steps=2, val_every=1), tmp_path)["step"] == 2
+    assert "log_media failed (RuntimeError: no plotting backend)" in (tmp_path / "train.log").read_text()

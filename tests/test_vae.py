@@ -24,7 +24,9 @@ def tiny(**kw) -> MelVAE:
     return vae
 
 
-def random_mels(lengths: list[int], pad_value: float = 0.0, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def random_mels(
+    lengths: list[int], pad_value: float = 0.0, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
     t = max(lengths)
     mels = torch.full((len(lengths), 80, t), pad_value)
@@ -199,7 +201,10 @@ def test_cli_trains_then_caches_latents_incrementally(prepared_data_dir: Path, t
         "[train]\nbatch_size = 2\nwarmup_steps = 1\nlog_every = 2\nval_every = 3\nckpt_every = 3\n"
     )
     run = tmp_path / "run"
-    assert main(["vae", "--data", str(data), "--run-dir", str(run), "--config", str(cfg), "--max-steps", "3"]) == 0
+    assert (
+        main(["vae", "--data", str(data), "--run-dir", str(run), "--config", str(cfg), "--max-steps", "3"])
+        == 0
+    )
     vae_path = run / "export.safetensors"
     vae = load_vae(vae_path)
     assert vae.cfg.latent_channels == 3 and float(vae.latent_scale) != 1.0

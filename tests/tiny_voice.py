@@ -22,6 +22,7 @@ def build_tiny_voice(
     *,
     speakers: tuple[str, ...] = SPEAKERS,
     vocoder: bool = True,
+    onnx: bool = False,
     vae_latent_channels: int = LATENT_CHANNELS,
     vocoder_sample_rate: int = 22050,
     seed: int = 0,
@@ -30,7 +31,7 @@ def build_tiny_voice(
     """Write ``acoustic.safetensors``, ``vae.safetensors``, ``vocoder.safetensors`` (unless
     ``vocoder=False``) and ``voice.json`` into ``folder`` and return it.
 
-    ``vae_latent_channels`` / ``vocoder_sample_rate`` different from the defaults build a voice whose
+    ``onnx=True`` also exports the vocoder to ``vocoder.onnx``. ``vae_latent_channels`` / ``vocoder_sample_rate`` different from the defaults build a voice whose
     parts do not fit together (for the mismatch checks).
     """
     from tts.audio import AudioConfig
@@ -103,7 +104,12 @@ def build_tiny_voice(
         voc_cfg = VocoderConfig(
             istft=ISTFTGeneratorConfig(dim=16, intermediate_dim=32, num_layers=1), audio=voc_audio
         )
-        save_vocoder(folder / "vocoder.safetensors", build_generator(voc_cfg), voc_cfg)
+        voc_path = save_vocoder(folder / "vocoder.safetensors", build_generator(voc_cfg), voc_cfg)
+        if onnx:
+            from tts.vocoder import load_vocoder
+            from tts.vocoder.onnx_export import export_onnx
+
+            export_onnx(load_vocoder(voc_path), folder / "vocoder.onnx", to_dict(voc_cfg))
     info = {
         "name": "tiny",
         "language": "en-us",

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from tts.diffusion.denoiser import DenoiserConfig
-from tts.diffusion.objective import FlowConfig, FlowMatching
+from tts.diffusion.objective import FlowConfig, FlowMatching, gaussian_noise
 from tts.diffusion.samplers import SAMPLERS
 from tts.encoder.alignment import gaussian_log_likelihood, monotonic_alignment_search
 from tts.encoder.duration import (
@@ -201,10 +201,11 @@ class AcousticModel(nn.Module):
             raise ValueError(f"durations must have shape {tuple(tokens.shape)}, got {tuple(durations.shape)}")
         else:
             durations = durations.long() * x_mask[:, 0].long()
+        if int(durations.sum(1).min()) < 1:
+            raise ValueError("every utterance needs at least one latent frame (all durations are 0)")
         mu_y, y_mask, lengths = regulate_length(mu, durations)
-        dev = generator.device if generator is not None else mu_y.device
-        noise = torch.randn(mu_y.shape, generator=generator, device=dev).to(mu_y.device, mu_y.dtype)
-        z = self.decoder.sample(noise * temperature, mu_y, y_mask, g, steps, sampler, guidance)
+        noise = gaussian_noise(mu_y.shape, generator, mu_y) * temperature
+        z = self.decoder.sample(noise, mu_y, y_mask, g, steps, sampler, guidance)
         return {"latents": z, "latent_lengths": lengths, "durations": durations}
 
 

@@ -7,9 +7,9 @@ One method per way of using the pipeline::
     mel ─vocoder─▶ wav (B, T·hop)                                                 (_vocode / _vocode_chunks)
 
 ``synthesize`` runs sentence by sentence and joins them with a short pause; ``stream`` yields the
-same audio as it is produced (the vocoder runs on overlapping 64-frame windows of each sentence's
-mel, so the first samples arrive after one window); ``synthesize_batch`` pads many sentences into
-one batch for throughput.
+same audio as it is produced (the vocoder runs on overlapping windows of each sentence's mel, the
+first one 64 frames long, so the first samples arrive after one small window);
+``synthesize_batch`` pads many sentences into one batch for throughput.
 
 Thread safety: one lock serialises the models, so a ``Synthesizer`` may be shared by threads;
 calls interleave sentence by sentence (and window by window when streaming) rather than run in
@@ -28,11 +28,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
-from tts.voice import SAMPLERS, LoadedVoice, load_voice
+from tts.voice import LoadedVoice, SynthesisOptions, load_voice
 
 PAUSE = "<pause>"  #: token label of the silence between sentences in ``Audio.tokens``
 
@@ -93,16 +94,6 @@ class PreparedText:
     token_ids: tuple[tuple[int, ...], ...]
 
 
-@dataclass(frozen=True)
-class _Options:
-    speaker: int
-    steps: int
-    temperature: float
-    length_scale: float
-    sampler: str
-    guidance: float
-
-
 class Synthesizer:
     """Text-to-speech with one voice (acoustic model + mel VAE + vocoder).
 
@@ -122,7 +113,7 @@ class Synthesizer:
             raise ValueError("chunk_frames and context_frames must be >= 1")
         self.voice = voice
         self.max_chars = max_chars  #: longest accepted text (characters); None = no limit
-        self.chunk_frames = chunk_frames  #: mel frames vocoded per streaming window
+        self.chunk_frames = chunk_frames  #: mel frames of the first streaming window (later ones grow)
         self.context_frames = context_frames  #: extra frames on each side of a window (then cropped)
         self._lock = threading.RLock()
         self._device = next(voice.acoustic.parameters()).device
@@ -134,14 +125,16 @@ class Synthesizer:
         device: str = "cpu",
         vocoder: str | Path | None = None,
         threads: int | None = None,
-        **kwargs: int | None,
+        **kwargs: Any,
     ) -> Synthesizer:
         """Load a voice folder (default: the shipped ``pretrained/`` voice or ``$TTS_VOICE_DIR``).
 
         ``vocoder``: ``None``/``"default"`` (the voice's own, Griffin-Lim if it has none),
         ``"griffin-lim"``, ``"onnx"`` (``vocoder.onnx`` in the folder) or a path to a vocoder file.
-        ``threads`` sets torch's process-wide thread count. Raises ``CheckpointError`` for missing,
-        corrupt or mismatched parts and ``FileNotFoundError`` when no voice is installed.
+        ``threads`` sets torch's process-wide thread count; other keyword arguments go to the
+        constructor (``max_chars``, ``chunk_frames``, ``context_frames``). Raises
+        ``CheckpointError`` for missing, corrupt or mismatched parts and ``FileNotFoundError``
+        when no voice is installed.
         """
         if threads is not None:
             if int(threads) < 1:
@@ -152,7 +145,7 @@ class Synthesizer:
     # ------------------------------------------------------------------ properties and text
     @property
     def sample_rate(self) -> int:
-        return self.voice.sample_rate
+        return self.voice.audio.sample_rate
 
     @property
     def speakers(self) -> list[str]:
@@ -233,7 +226,7 @@ class Synthesizer:
         Returns :class:`Audio` with ``samples: (L,)``.
         """
         prep = self.prepare(text)
-        opts = self._options(speaker, steps, temperature, length_scale, sampler, guidance)
+        opts = self.voice.options(speaker, steps, temperature, length_scale, sampler, guidance)
         return Audio.concatenate(list(self._stream(prep, opts, self._generator(seed), chunked=False)))
 
     def stream(
@@ -253,7 +246,7 @@ class Synthesizer:
         vocoding in overlapping windows. Input errors are raised here, not at the first ``next()``.
         """
         prep = self.prepare(text)
-        opts = self._options(speaker, steps, temperature, length_scale, sampler, guidance)
+        opts = self.voice.options(speaker, steps, temperature, length_scale, sampler, guidance)
         return self._stream(prep, opts, self._generator(seed), chunked=True)
 
     def synthesize_batch(
@@ -281,7 +274,7 @@ class Synthesizer:
                 preps.append(self.prepare(t))
             except ValueError as e:
                 raise ValueError(f"texts[{i}]: {e}") from e
-        opts = self._options(speaker, steps, temperature, length_scale, sampler, guidance)
+        opts = self.voice.options(speaker, steps, temperature, length_scale, sampler, guidance)
         gen = self._generator(seed)
         flat = [(i, j) for i, p in enumerate(preps) for j in range(len(p.token_ids))]
         order = sorted(range(len(flat)), key=lambda k: len(preps[flat[k][0]].token_ids[flat[k][1]]))
@@ -315,49 +308,8 @@ class Synthesizer:
             return None
         return torch.Generator(device=self._device).manual_seed(int(seed))
 
-    def _speaker_id(self, speaker: str | int | None) -> int:
-        names = self.voice.speakers
-        if speaker is None:
-            speaker = self.voice.config.speaker if self.voice.config.speaker is not None else 0
-        if isinstance(speaker, str) and speaker in names:
-            return names.index(speaker)
-        if isinstance(speaker, int) and not isinstance(speaker, bool) and 0 <= speaker < max(1, len(names)):
-            return speaker
-        valid = ", ".join(names) if names else "(single-speaker voice)"
-        raise ValueError(f"unknown speaker {speaker!r}; this voice has: {valid}")
-
-    def _options(
-        self,
-        speaker: str | int | None,
-        steps: int | None,
-        temperature: float | None,
-        length_scale: float,
-        sampler: str | None,
-        guidance: float | None,
-    ) -> _Options:
-        c = self.voice.config
-        opts = _Options(
-            speaker=self._speaker_id(speaker),
-            steps=c.steps if steps is None else int(steps),
-            temperature=c.temperature if temperature is None else float(temperature),
-            length_scale=float(length_scale),
-            sampler=c.sampler if sampler is None else sampler,
-            guidance=c.guidance if guidance is None else float(guidance),
-        )
-        if opts.steps < 1:
-            raise ValueError(f"steps must be >= 1, got {opts.steps}")
-        if not opts.temperature >= 0:
-            raise ValueError(f"temperature must be >= 0, got {opts.temperature}")
-        if not (opts.length_scale > 0 and math.isfinite(opts.length_scale)):
-            raise ValueError(f"length_scale must be a positive number, got {length_scale}")
-        if opts.sampler not in SAMPLERS:
-            raise ValueError(f"unknown sampler {opts.sampler!r}; choose from {', '.join(SAMPLERS)}")
-        if not opts.guidance >= 0:
-            raise ValueError(f"guidance must be >= 0, got {opts.guidance}")
-        return opts
-
     def _acoustic(
-        self, token_ids: Sequence[Sequence[int]], opts: _Options, gen: torch.Generator | None
+        self, token_ids: Sequence[Sequence[int]], opts: SynthesisOptions, gen: torch.Generator | None
     ) -> tuple[torch.Tensor, list[int], list[np.ndarray]]:
         """Token ids of B sentences -> raw log-mel ``(B, M, T)``, mel lengths, mel frames per token."""
         lengths = torch.tensor([len(t) for t in token_ids], dtype=torch.long)
@@ -385,45 +337,50 @@ class Synthesizer:
 
     def _vocode(self, mel: torch.Tensor, mel_lengths: Sequence[int]) -> list[np.ndarray]:
         """``mel: (B, M, T)`` -> one waveform ``(mel_lengths[b] * hop,)`` per item."""
-        from tts.audio import AudioConfig
-
-        floor = math.log(AudioConfig().log_clamp)  # padded frames read as silence, not as garbage
+        floor = math.log(self.voice.audio.log_clamp)  # padded frames read as silence, not as garbage
         frames = torch.arange(mel.shape[-1], device=mel.device)
         lengths = torch.tensor(list(mel_lengths), device=mel.device)
         mel = mel.masked_fill(frames[None, None, :] >= lengths[:, None, None], floor)
         wav = self.voice.vocoder(mel).float().cpu().numpy()
-        hop = self.voice.hop_length
+        hop = self.voice.audio.hop_length
         return [np.ascontiguousarray(wav[b, : n * hop]) for b, n in enumerate(mel_lengths)]
 
-    def _vocode_chunks(self, mel: torch.Tensor) -> Iterator[np.ndarray]:
-        """Vocode ``mel: (1, M, T)`` in windows of ``chunk_frames`` with ``context_frames`` on each side.
+    def _vocode_chunks(self, mel: torch.Tensor, chunked: bool = True) -> Iterator[np.ndarray]:
+        """Vocode ``mel: (1, M, T)`` in windows with ``context_frames`` of context on each side
+        (in one piece when not ``chunked`` or short).
 
+        The first window has ``chunk_frames`` frames (quick first audio); each next one doubles, up
+        to 8×, because playback is by then ahead and bigger windows waste less work on context.
         Each window's output is cropped to its own frames and the seams are cross-faded over one
         hop, so the joined output has exactly ``T * hop`` samples and differs from one-shot
         vocoding only where the vocoder's receptive field exceeds the context.
         """
-        T, hop, C, X = mel.shape[-1], self.voice.hop_length, self.chunk_frames, self.context_frames
-        if T <= C + X:
+        n, hop, X = mel.shape[-1], self.voice.audio.hop_length, self.context_frames
+        if not chunked or n <= self.chunk_frames + X:
             with self._inference():
-                yield self._vocode(mel, [T])[0]
+                yield self._vocode(mel, [n])[0]
             return
         fade = np.linspace(0.0, 1.0, hop + 2, dtype=np.float32)[1:-1]
         carry: np.ndarray | None = None
-        for s in range(0, T, C):
-            e = min(T, s + C)
-            a, b = max(0, s - X), min(T, e + X)
+        s, size = 0, self.chunk_frames
+        while s < n:
+            e = min(n, s + size)
+            if n - e <= X:  # a sliver of a last window costs more in context than it saves
+                e = n
+            a, b = max(0, s - X), min(n, e + X)
             with self._inference():
                 wav = self._vocode(mel[..., a:b], [b - a])[0]
-            seg = wav[(s - a) * hop : (e - a) * hop + (hop if e < T else 0)].copy()
+            seg = wav[(s - a) * hop : (e - a) * hop + (hop if e < n else 0)].copy()
             if carry is not None:
                 seg[:hop] = carry * (1.0 - fade) + seg[:hop] * fade
-            carry, seg = (seg[-hop:], seg[:-hop]) if e < T else (None, seg)
+            carry, seg = (seg[-hop:], seg[:-hop]) if e < n else (None, seg)
             yield seg
+            s, size = e, min(2 * size, 8 * self.chunk_frames)
 
     def _sentence_audio(
         self, prep: PreparedText, j: int, wav: np.ndarray, mel_durations: np.ndarray
     ) -> Audio:
-        sec_per_frame = self.voice.hop_length / self.sample_rate
+        sec_per_frame = self.voice.audio.hop_length / self.sample_rate
         ids = prep.token_ids[j]
         return Audio(
             samples=wav.astype(np.float32, copy=False),
@@ -435,7 +392,7 @@ class Synthesizer:
         )
 
     def _pause(self) -> Audio:
-        hop = self.voice.hop_length
+        hop = self.voice.audio.hop_length
         n = int(round(self.voice.config.sentence_pause * self.sample_rate / hop)) * hop
         return Audio(
             np.zeros(n, np.float32),
@@ -453,16 +410,14 @@ class Synthesizer:
         return out
 
     def _stream(
-        self, prep: PreparedText, opts: _Options, gen: torch.Generator | None, chunked: bool
+        self, prep: PreparedText, opts: SynthesisOptions, gen: torch.Generator | None, chunked: bool
     ) -> Iterator[Audio]:
         for j, ids in enumerate(prep.token_ids):
             if j and self.voice.config.sentence_pause > 0:
                 yield self._pause()
             with self._inference():
                 mel, mel_lengths, durations = self._acoustic([ids], opts, gen)
-                mel = mel[..., : mel_lengths[0]]
-                whole = None if chunked else self._vocode(mel, mel_lengths)[0]
-            pieces = self._vocode_chunks(mel) if chunked else iter([whole])
+            pieces = self._vocode_chunks(mel[..., : mel_lengths[0]], chunked)
             first = next(pieces)
             yield self._sentence_audio(prep, j, first, durations[0])
             for wav in pieces:

@@ -28,7 +28,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from torch import nn
 
+    from tts.audio import AudioConfig
+    from tts.model import AcousticModel
     from tts.text import Tokenizer
+    from tts.vae.mel_vae import MelVAE
 
 ENV_VAR = "TTS_VOICE_DIR"
 ACOUSTIC_FILE = "acoustic.safetensors"
@@ -143,21 +146,76 @@ def load_voice_config(folder: str | Path) -> VoiceConfig:
 # ---------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SynthesisOptions:
+    """Settings of one synthesis call, resolved against the voice's defaults (:meth:`LoadedVoice.options`)."""
+
+    speaker: int  #: speaker id (index into ``LoadedVoice.speakers``)
+    steps: int
+    temperature: float
+    length_scale: float
+    sampler: str
+    guidance: float
+
+    def __post_init__(self) -> None:
+        if self.steps < 1:
+            raise ValueError(f"steps must be >= 1, got {self.steps}")
+        if not self.temperature >= 0:  # also refuses NaN
+            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+        if not 0 < self.length_scale < float("inf"):
+            raise ValueError(f"length_scale must be a positive number, got {self.length_scale}")
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"unknown sampler {self.sampler!r}; choose from {', '.join(SAMPLERS)}")
+        if not self.guidance >= 0:
+            raise ValueError(f"guidance must be >= 0, got {self.guidance}")
+
+
 @dataclass
 class LoadedVoice:
     """The three models of a voice plus what is needed to feed them."""
 
     folder: Path
-    config: VoiceConfig
-    acoustic: nn.Module
-    vae: nn.Module
-    vocoder: nn.Module
+    config: VoiceConfig  #: voice.json, gaps filled from the acoustic model's own defaults
+    acoustic: AcousticModel
+    vae: MelVAE
+    vocoder: nn.Module  #: ``forward(mel (B, M, T)) -> wav (B, T·hop)``
     vocoder_name: str  #: the vocoder file, or "griffin-lim"
     tokenizer: Tokenizer
     speakers: list[str]
     add_blank: bool
-    sample_rate: int
-    hop_length: int
+    audio: AudioConfig
+
+    def speaker_id(self, speaker: str | int | None = None) -> int:
+        """Index of a speaker given by name or index (``None``: the voice's default)."""
+        names = self.speakers
+        if speaker is None:
+            speaker = self.config.speaker if self.config.speaker is not None else 0
+        if isinstance(speaker, str) and speaker in names:
+            return names.index(speaker)
+        if isinstance(speaker, int) and not isinstance(speaker, bool) and 0 <= speaker < max(1, len(names)):
+            return speaker
+        valid = ", ".join(names) if names else "(single-speaker voice)"
+        raise ValueError(f"unknown speaker {speaker!r}; this voice has: {valid}")
+
+    def options(
+        self,
+        speaker: str | int | None = None,
+        steps: int | None = None,
+        temperature: float | None = None,
+        length_scale: float = 1.0,
+        sampler: str | None = None,
+        guidance: float | None = None,
+    ) -> SynthesisOptions:
+        """Per-call settings; ``None`` takes the voice's default. Raises ``ValueError`` when invalid."""
+        c = self.config
+        return SynthesisOptions(
+            speaker=self.speaker_id(speaker),
+            steps=int(c.steps if steps is None else steps),  # type: ignore[arg-type]
+            temperature=float(c.temperature if temperature is None else temperature),  # type: ignore[arg-type]
+            length_scale=float(length_scale),
+            sampler=str(c.sampler if sampler is None else sampler),
+            guidance=float(c.guidance if guidance is None else guidance),
+        )
 
 
 def _header(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -269,6 +327,7 @@ def load_voice(
     except (TypeError, ValueError, KeyError) as e:
         raise err(f"{acoustic_path}: unreadable symbol table or audio settings: {e}") from e
     vae = load_vae(vae_path, device)
+    voc: nn.Module
     if voc_path is None:
         from tts.vocoder.griffin_lim import GriffinLim
 
@@ -303,6 +362,5 @@ def load_voice(
         tokenizer=tokenizer,
         speakers=speakers,
         add_blank=bool(meta.get("add_blank", True)),
-        sample_rate=audio.sample_rate,
-        hop_length=audio.hop_length,
+        audio=audio,
     )

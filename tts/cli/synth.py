@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tts.synthesizer import Synthesizer
 
 PROG = "tts-synth"
@@ -48,7 +50,7 @@ def _positive_int(s: str) -> int:
     return v
 
 
-def _float_at_least(low: float, strict: bool):  # noqa: ANN202 — argparse type factory
+def _float_at_least(low: float, strict: bool) -> Callable[[str], float]:
     def parse(s: str) -> float:
         try:
             v = float(s)
@@ -111,8 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
 # ---------------------------------------------------------------------------------------------
 
 
-def read_texts(args: argparse.Namespace) -> list[str]:
-    """The utterances to speak: ``[TEXT]``, ``[stdin]`` or the non-blank lines of ``--file``."""
+def read_texts(args: argparse.Namespace) -> list[tuple[int, str]]:
+    """The utterances to speak with their line numbers: TEXT, stdin, or the non-blank lines of --file."""
     if args.file is not None:
         if args.text is not None:
             raise UsageError("give either TEXT or --file, not both")
@@ -120,7 +122,7 @@ def read_texts(args: argparse.Namespace) -> list[str]:
             raw = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
             raise UsageError(f"cannot read --file {args.file}: {getattr(e, 'strerror', None) or e}") from e
-        lines = [ln.strip() for ln in raw.splitlines() if ln.strip()]
+        lines = [(n, ln.strip()) for n, ln in enumerate(raw.splitlines(), 1) if ln.strip()]
         if not lines:
             raise UsageError(f"--file {args.file} has no text")
         return lines
@@ -135,7 +137,7 @@ def read_texts(args: argparse.Namespace) -> list[str]:
         text = args.text
     if not text.strip():
         raise UsageError("text is empty")
-    return [text]
+    return [(1, text)]
 
 
 def _check_writable_dir(d: Path) -> None:
@@ -181,13 +183,13 @@ def output_dir(args: argparse.Namespace) -> Path:
 # ---------------------------------------------------------------------------------------------
 
 
-def print_phonemes(args: argparse.Namespace, texts: list[str]) -> int:
+def print_phonemes(args: argparse.Namespace, texts: list[tuple[int, str]]) -> int:
     from tts.text import phonemize
     from tts.voice import default_voice_dir, load_voice_config
 
     folder = Path(args.voice).expanduser() if args.voice else default_voice_dir()
     language = load_voice_config(folder.parent if folder.is_file() else folder).language
-    for text in texts:
+    for _, text in texts:
         print(phonemize(text, language=language), flush=True)
     return 0
 
@@ -199,33 +201,32 @@ def load_synthesizer(args: argparse.Namespace) -> Synthesizer:
         raise UsageError(f"--device {args.device}: no CUDA device available")
     from tts.synthesizer import Synthesizer
 
+    limit = {"max_chars": None} if args.raw else {}  # streaming holds one sentence at a time
     try:
         return Synthesizer.from_pretrained(
-            args.voice, device=args.device, vocoder=args.vocoder, threads=args.threads, max_chars=None
+            args.voice, device=args.device, vocoder=args.vocoder, threads=args.threads, **limit
         )
     except FileNotFoundError as e:  # no voice installed / folder missing
         raise UsageError(str(e)) from e
 
 
-def speak_one(args: argparse.Namespace, synth: Synthesizer, text: str, opts: dict) -> tuple[str, float]:
-    out = output_file(args)
+def speak_one(synth: Synthesizer, out: Path, text: str, opts: dict) -> tuple[str, float]:
     audio = synth.synthesize(text, **opts)
     audio.save(out)
     return str(out), audio.duration
 
 
 def speak_file(
-    args: argparse.Namespace, synth: Synthesizer, texts: list[str], opts: dict
+    args: argparse.Namespace, synth: Synthesizer, out: Path, texts: list[tuple[int, str]], opts: dict
 ) -> tuple[str, float]:
     from tqdm import tqdm
 
-    out = output_dir(args)
     prepared = []
-    for n, text in enumerate(texts, 1):  # check every line before writing anything
+    for line, text in texts:  # check every line before writing anything
         try:
             prepared.append(synth.prepare(text))
         except ValueError as e:
-            raise UsageError(f"--file {args.file}: utterance {n}: {e}") from e
+            raise UsageError(f"--file {args.file}, line {line}: {e}") from e
     out.mkdir(parents=True, exist_ok=True)
     ext = args.format or "wav"
     width = max(4, len(str(len(texts))))
@@ -245,7 +246,7 @@ def speak_raw(synth: Synthesizer, text: str, opts: dict, t0: float, log: logging
         raise UsageError("--raw writes binary audio; redirect stdout to a file or a player")
     sink = sys.stdout.buffer
     samples = 0
-    for chunk in list(synth.stream(text, **opts)):
+    for chunk in synth.stream(text, **opts):
         if samples == 0:
             log.info("first audio after %.3f s", time.perf_counter() - t0)
         sink.write(chunk.to_pcm16())
@@ -258,10 +259,11 @@ def run(args: argparse.Namespace, log: logging.Logger) -> int:
     texts = [] if args.list_speakers else read_texts(args)
     if args.phonemes:
         return print_phonemes(args, texts)
-    if not args.raw and not args.list_speakers:  # fail on a bad output before loading anything
-        output_dir(args) if args.file is not None else output_file(args)
     if args.raw and args.file is not None:
         raise UsageError("--raw streams one text; it cannot be combined with --file")
+    out = None  # settled before loading anything, so a bad output path fails fast
+    if not (args.raw or args.list_speakers):
+        out = output_dir(args) if args.file is not None else output_file(args)
     t0 = time.perf_counter()
     synth = load_synthesizer(args)
     log.info(
@@ -284,12 +286,12 @@ def run(args: argparse.Namespace, log: logging.Logger) -> int:
         sampler=args.sampler,
     )
     t1 = time.perf_counter()
-    if args.raw:
-        where, seconds = speak_raw(synth, texts[0], opts, t1, log)
+    if out is None:
+        where, seconds = speak_raw(synth, texts[0][1], opts, t1, log)
     elif args.file is not None:
-        where, seconds = speak_file(args, synth, texts, opts)
+        where, seconds = speak_file(args, synth, out, texts, opts)
     else:
-        where, seconds = speak_one(args, synth, texts[0], opts)
+        where, seconds = speak_one(synth, out, texts[0][1], opts)
     elapsed = time.perf_counter() - t1
     if not args.quiet:
         rtf = elapsed / seconds if seconds > 0 else float("nan")
@@ -314,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=level, format=f"{PROG}: %(levelname)s: %(message)s", stream=sys.stderr)
     log = logging.getLogger(PROG)
 
-    def show_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001, ANN202
+    def show_warning(message: Warning | str, *_: object, **__: object) -> None:
         if not args.quiet:
             print(f"{PROG}: warning: {_one_line(str(message))}", file=sys.stderr)
 

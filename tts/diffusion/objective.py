@@ -69,7 +69,7 @@ class FlowMatching(nn.Module):
         b = x1.shape[0]
         sig = self.cfg.sigma_min
         t = _rand((b,), generator, x1)
-        x0 = _randn(x1.shape, generator, x1)
+        x0 = gaussian_noise(x1.shape, generator, x1)
         tt = t[:, None, None]
         x_t = (1 - (1 - sig) * tt) * x0 + tt * x1
         u = x1 - (1 - sig) * x0
@@ -134,6 +134,8 @@ def _rand(shape: tuple[int, ...], generator: torch.Generator | None, like: torch
     return torch.rand(shape, generator=generator, device=dev).to(like.device, like.dtype)
 
 
-def _randn(shape: torch.Size, generator: torch.Generator | None, like: torch.Tensor) -> torch.Tensor:
+def gaussian_noise(shape: torch.Size, generator: torch.Generator | None, like: torch.Tensor) -> torch.Tensor:
+    """N(0, I) noise of ``shape`` on ``like``'s device and dtype, drawn on the generator's device
+    (a CPU generator seeds the same noise whichever device the model runs on)."""
     dev = generator.device if generator is not None else like.device
     return torch.randn(shape, generator=generator, device=dev).to(like.device, like.dtype)

@@ -122,6 +122,14 @@ UNITS = {
     "°F": ("degree Fahrenheit", "degrees Fahrenheit"), "° C": ("degree Celsius", "degrees Celsius"),
     "° F": ("degree Fahrenheit", "degrees Fahrenheit"), "°": ("degree", "degrees"),
 }  # fmt: skip
+# "/hr" after an amount: "$3.50/hr" -> "... per hour".
+PER_UNITS = {
+    "hr": "hour", "h": "hour", "hour": "hour", "day": "day", "d": "day", "wk": "week", "week": "week",
+    "mo": "month", "month": "month", "yr": "year", "year": "year", "kg": "kilogram", "lb": "pound",
+    "g": "gram", "min": "minute", "km": "kilometer", "mi": "mile", "gal": "gallon", "oz": "ounce",
+    "person": "person", "night": "night", "unit": "unit", "item": "item", "piece": "piece",
+}  # fmt: skip
+PER_UNIT_RE = "|".join(sorted(PER_UNITS, key=len, reverse=True))
 UNIT_RE = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
 
 # Roman numerals after these words are cardinals ("Chapter IV" -> "chapter four").
@@ -153,7 +161,8 @@ REGNAL_TITLES = set(
 ACRONYM_WORDS = {
     "NASA": "Nasa", "NATO": "Nato", "UNESCO": "Unesco", "UNICEF": "Unicef", "OPEC": "Opec", "FIFA": "Fifa",
     "UEFA": "Uefa", "NAFTA": "Nafta", "AIDS": "Aids", "LASER": "laser", "RADAR": "radar", "SCUBA": "scuba",
-    "SONAR": "sonar", "COVID": "Covid", "ASCII": "ascii", "GIF": "gif", "JPEG": "jay peg", "IKEA": "Ikea",
+    "SONAR": "sonar", "COVID": "Covid", "ASCII": "ascii", "GIF": "gif", "JPEG": "jay peg", "JSON": "jay son",
+    "IKEA": "Ikea",
     "NASDAQ": "Nasdaq", "OK": "okay", "PIN": "pin", "RAM": "ram", "ROM": "rom", "SIM": "sim", "LAN": "lan",
     "WAN": "wan", "SWAT": "swat", "ZIP": "zip", "LOL": "lol", "YOLO": "yolo", "ASAP": "A S A P",
     "NIMBY": "nimby", "SARS": "Sars", "MERS": "Mers", "INTERPOL": "Interpol", "WASP": "wasp", "FEMA": "Fema",

@@ -155,7 +155,10 @@ def _saint_or_street(m: re.Match[str], saint: str, street: str) -> str:
     after_name = bool(re.fullmatch(r"[A-Z][\w']*", prev)) and prev not in lx.SENTENCE_STARTERS
     if follows_name and not after_name:
         return saint
-    return street + ("." if m[0].endswith(".") and _ends_sentence(m) else "")
+    # "Wall St. Journal": only a typical sentence opener shows that the period also ended a sentence
+    nxt_word = re.match(r"[\"')\]]*(\s*$|\s+[\"'(]?(\w+))", m.string[m.end() :])
+    ends = nxt_word is not None and (not nxt_word[2] or nxt_word[2] in lx.NEW_SENTENCE_WORDS)
+    return street + ("." if m[0].endswith(".") and ends else "")
 
 
 def _abbreviation(m: re.Match[str]) -> str:
@@ -277,6 +280,7 @@ def _expand_roman(text: str) -> str:
 def _expand_symbols(text: str) -> str:
     text = re.sub(r"\b([A-Z]{1,3})&([A-Z]{1,3})\b", lambda m: f"{' '.join(m[1])} and {' '.join(m[2])}", text)
     text = re.sub(r"\b(?:OK|Ok|ok)\b(?!')", "okay", text)
+    text = re.sub(rf"(?<=\w)\s?/\s?({lx.PER_UNIT_RE})\b", lambda m: f" per {lx.PER_UNITS[m[1]]}", text)
     text = re.sub(r"\bw/o\b", "without", text)
     text = re.sub(r"\bw/(?=\s)", "with", text)
     text = re.sub(r"\band/or\b", "and or", text)

@@ -342,6 +342,10 @@ _PASSES: list[_Pass] = [
         re.compile(rf"(?<![\w.])({_NUM})\s?(USD|EUR|GBP|JPY|INR)\b"),
         lambda m: _money(m[1], _CURRENCY_CODES[m[2]], None),
     ),
+    (
+        re.compile(rf"\b(USD|EUR|GBP|JPY|INR)\s?({_NUM})(?![\d.,]\d)"),
+        lambda m: _money(m[2], _CURRENCY_CODES[m[1]], None),
+    ),
     (re.compile(r"\b(\d+)\s?¢"), lambda m: f"{cardinal(int(m[1]))} {'cent' if m[1] == '1' else 'cents'}"),
     # percentages: 50%, 3.5 %, -2%, 5-10%
     (

@@ -11,14 +11,12 @@ inference (kind ``"acoustic"``). Alignment needs no external aligner: MAS inside
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset
@@ -47,7 +45,7 @@ class AcousticDataConfig:
 
     max_frames: int = 6000  #: padded mel frames per training batch (length-bucketed)
     val_max_frames: int = 12000  #: padded mel frames per validation batch
-    add_blank: bool = True  #: intersperse the blank id between phonemes (stored with the model)
+    add_blank: bool = False  #: intersperse blank ids (see docs/acoustic.md: off at latent rates)
     media_items: int = 2  #: validation utterances drawn in TensorBoard
 
     def __post_init__(self) -> None:
@@ -88,33 +86,6 @@ def _image(x: torch.Tensor) -> torch.Tensor:
     return ((x - lo) / max(hi - lo, 1e-5)).clamp(0, 1).flip(0)
 
 
-def latent_info(data_dir: Path) -> dict[str, Any]:
-    """``latents/info.json`` (if any) completed with ``latent_channels`` and ``downsample`` read off
-    the first cached latent of the train split."""
-    from tts.data.manifest import load_manifest
-
-    folder = data_dir / "latents"
-    info: dict[str, Any] = {}
-    if (folder / "info.json").is_file():
-        info = json.loads((folder / "info.json").read_text(encoding="utf-8"))
-    rows = load_manifest(data_dir).rows("train")
-    if not rows:
-        raise ValueError(f"{data_dir}: the train split is empty")
-    row = max(rows[:64], key=lambda r: int(r["n_frames"]))  # a long item pins the rate down
-    path = folder / f"{row['id']}.npy"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found; cache latents with `tts-train latents --data {data_dir}`")
-    shape = np.load(path, mmap_mode="r").shape
-    channels = int(info.get("latent_channels", shape[0]))
-    r = int(info.get("downsample", max(1, round(int(row["n_frames"]) / shape[1]))))
-    if channels != shape[0] or math.ceil(int(row["n_frames"]) / r) != shape[1]:
-        raise ValueError(
-            f"{path} has shape {shape}, which does not fit {channels} channels at 1/{r} of "
-            f"{row['n_frames']} mel frames; re-run `tts-train latents`"
-        )
-    return {**info, "latent_channels": channels, "downsample": r}
-
-
 class AcousticTask(TrainTask):
     """The acoustic stage on a prepared data folder with cached latents."""
 
@@ -128,11 +99,16 @@ class AcousticTask(TrainTask):
         vae: str | Path | None = None,
     ) -> None:
         from tts.data.manifest import load_manifest
+        from tts.train.latents import check_latent_cache
 
         self.data_dir = Path(data_dir)
         self.data_cfg = data_cfg or AcousticDataConfig()
         self.manifest = load_manifest(self.data_dir)
-        self.latents = latent_info(self.data_dir)
+        # Refuses an incomplete cache, or one made by another VAE than ``vae``.
+        self.latents = check_latent_cache(self.data_dir, vae)
+        missing = [k for k in ("latent_channels", "downsample") if k not in self.latents]
+        if missing:
+            raise ValueError(f"{self.data_dir}/latents/info.json lacks {missing}; re-run `tts-train latents`")
         facts = {
             "n_symbols": len(self.manifest.tokenizer),
             "n_speakers": max(1, len(self.manifest.speakers)),
@@ -144,23 +120,9 @@ class AcousticTask(TrainTask):
             raise ValueError(f"[model] options disagree with the data (config, data): {clash}")
         self.model_cfg = override(AcousticConfig(**facts), overrides)
         self.vae_path = Path(vae) if vae is not None else None
-        self.vae_sha256 = self._vae_hash()
+        self.vae_sha256: str | None = self.latents.get("vae_sha256")
         self._vae: nn.Module | None = None
         self._datasets: dict[str, Any] = {}
-
-    def _vae_hash(self) -> str | None:
-        known = self.latents.get("vae_sha256")
-        if self.vae_path is None:
-            return known
-        from tts.voice import file_sha256
-
-        have = file_sha256(self.vae_path)
-        if known and known != have:
-            raise ValueError(
-                f"{self.vae_path} is not the VAE the latents were cached with "
-                f"(hash {known[:12]}, file {have[:12]})"
-            )
-        return have
 
     # -- data -----------------------------------------------------------------------------------
 

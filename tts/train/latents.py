@@ -74,6 +74,7 @@ def cache_latents(
     import torch
 
     from tts.checkpoint import CheckpointError
+    from tts.data.collate import MEL_PAD_VALUE, pad_stack
     from tts.data.dataset import LATENT_DIR
     from tts.data.manifest import atomic_save_npy, load_manifest, write_json
     from tts.vae.mel_vae import load_vae
@@ -117,7 +118,8 @@ def cache_latents(
             else:
                 todo.append(row)
     todo.sort(key=lambda row: int(row["n_frames"]))
-    batches, cur = [], []
+    batches: list[list[dict[str, Any]]] = []
+    cur: list[dict[str, Any]] = []
     for row in todo:  # ascending lengths: the padded size of a batch is len(batch) · its last length
         if cur and (len(cur) + 1) * int(row["n_frames"]) > max_frames:
             batches.append(cur)
@@ -140,15 +142,13 @@ def cache_latents(
                     raise ValueError(
                         f"{data_dir / row['mel']} has shape {mel.shape}; re-run `tts-train prepare`"
                     )
-            t_max = max(m.shape[1] for m in mels)
-            batch = np.zeros((len(mels), cfg.n_mels, t_max), dtype=np.float32)
-            for i, m in enumerate(mels):
-                batch[i, :, : m.shape[1]] = m
-            lengths = torch.tensor([m.shape[1] for m in mels], device=device)
-            z, z_len = vae.encode(torch.from_numpy(batch).to(device), lengths)
-            z = z.float().cpu().numpy()
+            mel_batch, lengths = pad_stack([torch.from_numpy(m) for m in mels], MEL_PAD_VALUE)
+            z, z_len = vae.encode(mel_batch.to(device), lengths.to(device))
+            latents = z.float().cpu().numpy()
             for i, row in enumerate(rows):
-                atomic_save_npy(out_dir / f"{row['id']}.npy", np.ascontiguousarray(z[i, :, : int(z_len[i])]))
+                atomic_save_npy(
+                    out_dir / f"{row['id']}.npy", np.ascontiguousarray(latents[i, :, : int(z_len[i])])
+                )
             if bar is not None:
                 bar.update(len(rows))
     if bar is not None:

@@ -108,7 +108,9 @@ class TrainConfig:
 class _Runner:
     """Everything one :func:`train` call holds: modules, optimisers, EMA, data, logger."""
 
-    def __init__(self, task: TrainTask, cfg: TrainConfig, run_dir: Path, device: str | None) -> None:
+    def __init__(
+        self, task: TrainTask, cfg: TrainConfig, run_dir: Path, device: str | torch.device | None
+    ) -> None:
         if not isinstance(task, TrainTask):
             raise TypeError(f"train() needs a TrainTask, got {type(task).__name__}")
         self.task, self.cfg, self.run_dir = task, cfg, run_dir
@@ -389,7 +391,7 @@ class _Runner:
                         sums[k] = sums.get(k, 0.0) + float(v)
                         counts[k] = counts.get(k, 0) + 1
                     if i == 0 and self.ctx.is_main and self.log.writer is not None:
-                        self.task.log_media(self.log.writer, modules, batch, self.step)
+                        self._log_media(modules, batch)
         finally:
             D.restore_rng(rng, dev)
             for n, m in modules.items():
@@ -399,6 +401,13 @@ class _Runner:
         self._val_step = self.step
         self.metrics.update(values)
         self.log.val_line(self.step, values)
+
+    def _log_media(self, modules: dict[str, nn.Module], batch: Any) -> None:
+        # pictures and audio are a convenience: a failure there must not end a long run
+        try:
+            self.task.log_media(self.log.writer, modules, batch, self.step)
+        except Exception as e:  # any plotting or encoding error
+            self.log.info(f"step {self.step}: log_media failed ({type(e).__name__}: {e}); continuing")
 
     # ------------------------------------------------------------------------------ checkpoints
     def _save(self) -> None:
@@ -516,14 +525,15 @@ def train(
     *,
     resume: bool = False,
     init_from: str | Path | None = None,
-    device: str | None = None,
+    device: str | torch.device | None = None,
 ) -> dict[str, float]:
     """Train ``task`` into ``run_dir``; returns the final metrics (``step``, last train averages, ``val/*``).
 
     ``resume`` continues exactly from ``RUN/checkpoints/last.pt`` (a missing checkpoint is a
     :class:`~tts.checkpoint.CheckpointError`); ``init_from`` warm-starts a fresh run (and its
     EMA) from inference weights through ``task.load_pretrained``. ``device``: ``None``/"auto"
-    picks this process's GPU when there is one. Under ``torchrun`` every rank calls this.
+    picks this process's GPU when there is one. Under ``torchrun`` every rank calls this; the
+    process group it joins stays up for later calls in the same process and closes at exit.
     """
     runner = _Runner(task, cfg, Path(run_dir), device)
     try:

@@ -153,6 +153,7 @@ class VAETask(TrainTask):
         logs = {f"train/{k}": v.detach() for k, v in out.items() if k != "loss"}
         yield "vae", out["loss"], logs
 
+    @torch.no_grad()
     def validation_step(self, modules: dict[str, nn.Module], batch: Batch) -> dict[str, float]:
         vae = _unwrap(modules["vae"])
         mels, lengths = batch["mels"], batch["mel_lengths"]

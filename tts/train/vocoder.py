@@ -21,7 +21,7 @@ import argparse
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -31,7 +31,7 @@ from tts.config import override, to_dict
 from tts.train.task import Batch, TrainTask
 from tts.vocoder.config import VocoderConfig, build_generator
 from tts.vocoder.discriminators import Discriminator
-from tts.vocoder.generators import fp32_region
+from tts.vocoder.generators import Vocoder, fp32_region
 from tts.vocoder.load import save_vocoder, warm_start
 from tts.vocoder.losses import (
     MultiResolutionSTFTLoss,
@@ -48,15 +48,17 @@ class VocoderDataConfig:
     """Data options of the vocoder stage (the ``[data]`` table of a stage TOML)."""
 
     val_items: int = 8  #: held-out utterances vocoded whole at each validation (spread over the split)
-    media_items: int = 1  #: of those, how many go to TensorBoard as audio + mel image
+    log_media: bool = True  #: TensorBoard audio (real, generated) + mel image of the first of them
 
     def __post_init__(self) -> None:
-        if self.val_items < 1 or self.media_items < 0:
-            raise ValueError(f"VocoderDataConfig needs val_items >= 1 and media_items >= 0: {self}")
+        if self.val_items < 1:
+            raise ValueError(f"VocoderDataConfig.val_items must be >= 1, got {self.val_items}")
 
 
-def _unwrap(module: nn.Module) -> nn.Module:
-    return module.module if isinstance(module, nn.parallel.DistributedDataParallel) else module
+def _generator(modules: dict[str, nn.Module]) -> Vocoder:
+    """The generator without its DDP wrapper."""
+    g = modules["generator"]
+    return cast(Vocoder, g.module if isinstance(g, nn.parallel.DistributedDataParallel) else g)
 
 
 class VocoderTask(TrainTask):
@@ -170,30 +172,21 @@ class VocoderTask(TrainTask):
         with torch.no_grad(), fp32_region(real.device):
             mel = self.mel(real.float())
         fake = modules["generator"](mel)
+        rec = self.reconstruction_losses(fake, real, mel)
+        logs = {f"train/{k}": rec[k].detach() for k in ("mel_l1", "stft_sc", "stft_mag")}
         if step < self.cfg.adversarial_start_step:
-            rec = self.reconstruction_losses(fake, real, mel)
-            yield (
-                "generator",
-                rec["total"],
-                {f"train/{k}": rec[k].detach() for k in ("mel_l1", "stft_sc", "stft_mag")},
-            )
+            yield "generator", rec["total"], logs
             return
         disc, w = modules["discriminator"], self.cfg.loss
         real_scores, fake_scores, _, _ = disc(real, fake.detach())
-        d_loss = discriminator_loss(real_scores, fake_scores)
-        yield "discriminator", d_loss, {}
+        yield "discriminator", discriminator_loss(real_scores, fake_scores), {}
         # the loop has frozen the discriminator's parameters: this pass only carries gradient to G
         _, fake_scores, real_fmaps, fake_fmaps = disc(real, fake)
         adv = generator_adversarial_loss(fake_scores)
         fm = feature_matching_loss(real_fmaps, fake_fmaps)
-        rec = self.reconstruction_losses(fake, real, mel)
         g_loss = rec["total"] + w.adversarial_weight * adv + w.feature_matching_weight * fm
-        logs = {f"train/{k}": rec[k].detach() for k in ("mel_l1", "stft_sc", "stft_mag")}
-        yield (
-            "generator",
-            g_loss,
-            {**logs, "train/adversarial": adv.detach(), "train/feature_matching": fm.detach()},
-        )
+        logs.update({"train/adversarial": adv.detach(), "train/feature_matching": fm.detach()})
+        yield "generator", g_loss, logs
 
     def _vocode(
         self, modules: dict[str, nn.Module], batch: Batch
@@ -202,7 +195,7 @@ class VocoderTask(TrainTask):
         self._to(real.device)
         with fp32_region(real.device):
             mel = self.mel(real.float())
-        fake = _unwrap(modules["generator"])(mel).float()
+        fake = _generator(modules)(mel).float()
         return real, mel, fake
 
     def validation_step(self, modules: dict[str, nn.Module], batch: Batch) -> dict[str, float]:
@@ -215,7 +208,7 @@ class VocoderTask(TrainTask):
         return {"mel_l1": float(err.sum() / (mask.sum() * mel.shape[1]).clamp(min=1))}
 
     def log_media(self, writer: Any, modules: dict[str, nn.Module], batch: Batch, step: int) -> None:
-        if self.data_cfg.media_items == 0:
+        if not self.data_cfg.log_media:
             return
         real, mel, fake = self._vocode(modules, batch)
         sr = self.cfg.audio.sample_rate
@@ -235,12 +228,12 @@ class VocoderTask(TrainTask):
     # -- inference weights ------------------------------------------------------------------------
 
     def export(self, modules: dict[str, nn.Module], path: str, step: int) -> None:
-        save_vocoder(path, _unwrap(modules["generator"]), self.cfg, {"step": step})
+        save_vocoder(path, _generator(modules), self.cfg, {"step": step})
 
     def load_pretrained(self, modules: dict[str, nn.Module], path: str) -> None:
         """Warm start the generator from an exported vocoder of the same architecture (the
         discriminator starts fresh: fine-tuning on new mels re-learns it quickly)."""
-        warm_start(_unwrap(modules["generator"]), self.cfg, path)
+        warm_start(_generator(modules), self.cfg, path)
 
 
 # ------------------------------------------------------------------------------------------ CLI

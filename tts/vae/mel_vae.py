@@ -32,6 +32,9 @@ from torch import nn
 
 from tts.checkpoint import CheckpointError, load_weights
 
+Tensors2 = tuple[torch.Tensor, torch.Tensor]
+Tensors3 = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
 
 @dataclass(frozen=True)
 class MelVAEConfig:
@@ -182,6 +185,10 @@ class MelVAE(nn.Module):
     :meth:`decode`, so the acoustic model sees unit-variance latents.
     """
 
+    mel_mean: torch.Tensor
+    mel_std: torch.Tensor
+    latent_scale: torch.Tensor
+
     def __init__(self, cfg: MelVAEConfig | None = None) -> None:
         super().__init__()
         self.cfg = cfg or MelVAEConfig()
@@ -229,12 +236,12 @@ class MelVAE(nn.Module):
             raise ValueError(f"{what} lengths must lie in [1, {mel.shape[-1]}], got {lengths.tolist()}")
         return lengths.long()
 
-    def posterior(self, mel: torch.Tensor, mel_lengths: torch.Tensor | None = None):
+    def posterior(self, mel: torch.Tensor, mel_lengths: torch.Tensor | None = None) -> Tensors3:
         """Unscaled posterior ``(mean, logvar, latent_lengths)``; ``mel: (B, M, T)`` raw log-mel,
         ``mean, logvar: (B, C, ceil(T / r))`` (zero beyond each item's latent length)."""
         return self._posterior(mel, self._check(mel, mel_lengths, self.cfg.n_mels, "mel"))
 
-    def _posterior(self, mel: torch.Tensor, mel_lengths: torch.Tensor):
+    def _posterior(self, mel: torch.Tensor, mel_lengths: torch.Tensor) -> Tensors3:
         r = self.cfg.downsample
         t = mel.shape[-1]
         t_pad = -(-t // r) * r
@@ -246,7 +253,9 @@ class MelVAE(nn.Module):
         logvar = logvar.clamp(self.cfg.logvar_min, self.cfg.logvar_max) * mask
         return mean, logvar, latent_lengths
 
-    def forward(self, mel: torch.Tensor, mel_lengths: torch.Tensor | None = None, sample: bool | None = None):
+    def forward(
+        self, mel: torch.Tensor, mel_lengths: torch.Tensor | None = None, sample: bool | None = None
+    ) -> Tensors3:
         """Training pass. ``mel: (B, M, T)`` raw log-mel → ``(recon (B, M, T) raw log-mel, masked to
         mel_lengths; mean, logvar (B, C, L) unscaled)``. Samples ``z ~ q(z|x)`` when ``sample`` (default:
         in training mode), else decodes the posterior mean."""
@@ -258,13 +267,13 @@ class MelVAE(nn.Module):
         recon = self.denormalize(x) * length_mask(mel_lengths, mel.shape[-1])
         return recon, mean, logvar
 
-    def encode(self, mel: torch.Tensor, mel_lengths: torch.Tensor | None = None):
+    def encode(self, mel: torch.Tensor, mel_lengths: torch.Tensor | None = None) -> Tensors2:
         """``mel: (B, M, T)`` raw log-mel → ``(z: (B, C, ceil(T / r)) = latent_scale · posterior mean,
         latent_lengths: (B,))``; frames beyond an item's latent length are zero."""
         mean, _, latent_lengths = self.posterior(mel, mel_lengths)
         return mean * self.latent_scale, latent_lengths
 
-    def decode(self, z: torch.Tensor, latent_lengths: torch.Tensor | None = None):
+    def decode(self, z: torch.Tensor, latent_lengths: torch.Tensor | None = None) -> Tensors2:
         """``z: (B, C, L)`` scaled latent → ``(mel: (B, M, L · r) raw log-mel, mel_lengths = L_i · r)``.
         Frames beyond an item's length are set to the per-bin mean of the corpus' log-mel."""
         latent_lengths = self._check(z, latent_lengths, self.cfg.latent_channels, "latent")
@@ -297,6 +306,7 @@ class MelVAE(nn.Module):
         return 1.0 / math.sqrt(var)
 
     def set_latent_scale(self, scale: float) -> None:
+        """Store the factor :meth:`encode` multiplies posterior means by (finite, > 0)."""
         if not math.isfinite(scale) or scale <= 0:
             raise ValueError(f"latent_scale must be finite and > 0, got {scale}")
         self.latent_scale.fill_(float(scale))

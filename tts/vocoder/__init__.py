@@ -9,11 +9,13 @@
 """
 
 from tts.vocoder.config import GENERATOR_KINDS, VocoderConfig, build_generator
+from tts.vocoder.generators import Vocoder
 from tts.vocoder.load import GRIFFIN_LIM, load_vocoder, save_vocoder
 
 __all__ = [
     "GENERATOR_KINDS",
     "GRIFFIN_LIM",
+    "Vocoder",
     "VocoderConfig",
     "build_generator",
     "load_vocoder",

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from torch import nn
-
 from tts.audio import AudioConfig
 from tts.vocoder.discriminators import DiscriminatorConfig
-from tts.vocoder.generators import ISTFTGenerator, ISTFTGeneratorConfig
+from tts.vocoder.generators import ISTFTGenerator, ISTFTGeneratorConfig, Vocoder
 from tts.vocoder.hifigan import HIFIGAN_PRESETS, HiFiGANConfig, HiFiGANGenerator
 from tts.vocoder.losses import VocoderLossConfig
 
@@ -62,7 +60,7 @@ class VocoderConfig:
         return self.hifigan if self.hifigan is not None else HIFIGAN_PRESETS[self.generator]
 
 
-def build_generator(cfg: VocoderConfig) -> nn.Module:
+def build_generator(cfg: VocoderConfig) -> Vocoder:
     """A fresh generator for ``cfg``: ``forward(mel: (B, M, T)) -> wav (B, T·hop)``."""
     if cfg.generator == "istft":
         return ISTFTGenerator(cfg.istft, cfg.audio)

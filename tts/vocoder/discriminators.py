@@ -95,6 +95,8 @@ class PeriodDiscriminator(nn.Module):
 class ResolutionDiscriminator(nn.Module):
     """One MRD branch: 2-D convolutions over the ``(F, T)`` STFT magnitude at one resolution."""
 
+    window: torch.Tensor
+
     def __init__(self, resolution: tuple[int, int, int], channels: int) -> None:
         super().__init__()
         self.n_fft, self.hop, self.win = resolution

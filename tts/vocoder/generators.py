@@ -4,7 +4,7 @@ Vocos (Siuzdak 2023, "Vocos: Closing the gap between time-domain and Fourier-bas
 for audio synthesis") and iSTFTNet (Kaneko et al. 2022) predict STFT magnitude and phase and let an
 inverse STFT do the upsampling, instead of learning ``hop``× upsampling with transposed convolutions
 (HiFi-GAN). All the network's work happens at the frame rate (86 frames/s), which is why it is
-~30× cheaper than HiFi-GAN V1 on a CPU at similar quality.
+tens of times cheaper than HiFi-GAN V1 on a CPU (docs/vocoder.md); Vocos reports similar quality.
 
     mel (B, M, T) ─ Conv1d(k=7) ─ LayerNorm ─ N × ConvNeXtBlock ─ LayerNorm ─ Linear → (B, 2F, T)
         → log|X| (B, F, T), phase φ (B, F, T) → X = |X| e^{iφ} → InverseSTFT → wav (B, T·hop)
@@ -16,6 +16,7 @@ makes it periodic for free (Vocos). Letters: B batch, M mel bins, T frames, D ch
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import dataclass
 
 import torch
@@ -23,6 +24,19 @@ from torch import nn
 
 from tts.audio import AudioConfig
 from tts.vocoder.istft import InverseSTFT
+
+
+class Vocoder(nn.Module):
+    """What every vocoder offers: ``forward(mel: (B, M, T) raw log-mel) -> wav (B, T·hop)``, its
+    ``audio`` settings, and weight-norm folding for inference (a no-op where there is none)."""
+
+    audio: AudioConfig
+
+    def remove_weight_norm(self) -> None:
+        """Fold weight normalisation into plain weights (inference, export)."""
+
+    def apply_weight_norm(self) -> None:
+        """Re-parametrise with weight normalisation (training)."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +52,8 @@ class ISTFTGeneratorConfig:
     def __post_init__(self) -> None:
         if min(self.dim, self.intermediate_dim, self.num_layers) < 1:
             raise ValueError(f"ISTFTGeneratorConfig sizes must be positive: {self}")
+        if not self.max_magnitude > 0:
+            raise ValueError(f"max_magnitude must be > 0, got {self.max_magnitude}")
         if self.kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd to keep frames aligned, got {self.kernel_size}")
 
@@ -64,7 +80,7 @@ class ConvNeXtBlock(nn.Module):
         return x + (self.gamma * h).transpose(1, 2)
 
 
-class ISTFTGenerator(nn.Module):
+class ISTFTGenerator(Vocoder):
     """ConvNeXt backbone + magnitude/phase head + inverse STFT. ``forward(mel: (B, M, T)) -> (B, T·hop)``."""
 
     def __init__(self, cfg: ISTFTGeneratorConfig, audio: AudioConfig) -> None:
@@ -81,7 +97,7 @@ class ISTFTGenerator(nn.Module):
         self.n_bins = audio.n_fft // 2 + 1
         self.head = nn.Linear(d, 2 * self.n_bins)
         self.istft = InverseSTFT(audio.n_fft, audio.hop_length, audio.win_length)
-        self.log_max_magnitude = float(torch.tensor(cfg.max_magnitude).log())
+        self.log_max_magnitude = math.log(cfg.max_magnitude)
 
     def spectrum(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Predicted STFT real and imaginary parts, ``(B, M, T) -> 2 × (B, F, T)``."""
@@ -102,12 +118,6 @@ class ISTFTGenerator(nn.Module):
         real, imag = self.spectrum(mel)
         with fp32_region(mel.device):
             return self.istft(real, imag)
-
-    def remove_weight_norm(self) -> None:
-        """No weight norm here; present so every generator shares the inference interface."""
-
-    def apply_weight_norm(self) -> None:
-        """No weight norm here; counterpart of :meth:`remove_weight_norm`."""
 
 
 def fp32_region(device: torch.device) -> contextlib.AbstractContextManager:

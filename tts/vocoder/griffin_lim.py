@@ -14,17 +14,20 @@ Letters: B batch, M mel bins, F = n_fft / 2 + 1 bins, T frames.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
-from torch import nn
 
 from tts.audio import AudioConfig, MelSpectrogram
-from tts.vocoder.generators import check_mel
+from tts.vocoder.generators import Vocoder, check_mel
 from tts.vocoder.istft import InverseSTFT, stft
 
 
-class GriffinLim(nn.Module):
+class GriffinLim(Vocoder):
     """``forward(mel: (B, M, T) raw log-mel) -> wav (B, T·hop)``; deterministic for a given ``seed``."""
+
+    mel_basis: torch.Tensor
+    mel_pinv: torch.Tensor
 
     def __init__(
         self,
@@ -39,7 +42,7 @@ class GriffinLim(nn.Module):
             raise ValueError(f"need n_iter >= 1 and 0 <= momentum < 1, got {n_iter}, {momentum}")
         self.audio = audio or AudioConfig()
         self.n_iter, self.momentum, self.nnls_iter, self.seed = n_iter, momentum, nnls_iter, seed
-        basis = MelSpectrogram(self.audio).mel_basis  # (M, F): the filterbank the mel was made with
+        basis = cast(torch.Tensor, MelSpectrogram(self.audio).mel_basis)  # (M, F): the mel's filterbank
         self.register_buffer("mel_basis", basis, persistent=False)
         self.register_buffer("mel_pinv", torch.linalg.pinv(basis.double()).float(), persistent=False)
         a = self.audio
@@ -73,6 +76,3 @@ class GriffinLim(nn.Module):
             t_prev = t
         x = c * (mag / c.abs().clamp(min=1e-8))
         return self.istft(x.real, x.imag)
-
-    def remove_weight_norm(self) -> None:
-        """Nothing to fold; the vocoder interface."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -23,7 +24,7 @@ from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import weight_norm
 
 from tts.audio import AudioConfig
-from tts.vocoder.generators import check_mel
+from tts.vocoder.generators import Vocoder, check_mel
 
 LRELU_SLOPE = 0.1
 
@@ -103,7 +104,7 @@ class ResBlock(nn.Module):
         return x
 
 
-class HiFiGANGenerator(nn.Module):
+class HiFiGANGenerator(Vocoder):
     """HiFi-GAN upsampling generator. ``forward(mel: (B, M, T)) -> wav (B, T·hop)`` in [-1, 1]."""
 
     def __init__(self, cfg: HiFiGANConfig, audio: AudioConfig) -> None:
@@ -138,7 +139,8 @@ class HiFiGANGenerator(nn.Module):
         x = self.conv_pre(mel)
         for up, mrf in zip(self.ups, self.mrfs):
             x = up(F.leaky_relu(x, LRELU_SLOPE))
-            x = sum(block(x) for block in mrf) / len(mrf)
+            blocks = cast(nn.ModuleList, mrf)
+            x = sum(block(x) for block in blocks) / len(blocks)
         # the reference uses LeakyReLU's default slope (0.01) before the output conv
         x = self.conv_post(F.leaky_relu(x))
         return torch.tanh(x).squeeze(1)

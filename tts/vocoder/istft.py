@@ -52,6 +52,9 @@ class InverseSTFT(nn.Module):
     ``padding = n_fft / 2`` reproduces ``torch.istft(center=True)``.
     """
 
+    kernel: torch.Tensor
+    window_sq: torch.Tensor
+
     def __init__(
         self,
         n_fft: int = 1024,

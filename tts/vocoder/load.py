@@ -11,18 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 from torch.nn.utils import parametrize
 
 from tts.audio import AudioConfig
 from tts.checkpoint import CheckpointError, load_weights, save_weights
 from tts.config import from_dict, to_dict
 from tts.vocoder.config import VocoderConfig, build_generator
+from tts.vocoder.generators import Vocoder
 
 GRIFFIN_LIM = "griffin-lim"
 
 
-def inference_state_dict(generator: nn.Module) -> dict[str, torch.Tensor]:
+def inference_state_dict(generator: Vocoder) -> dict[str, torch.Tensor]:
     """The generator's weights with weight norm folded in (the module itself is left untouched).
 
     Computed from the parametrised weights rather than by folding a deep copy: copies of a
@@ -36,7 +36,7 @@ def inference_state_dict(generator: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def save_vocoder(
-    path: str | Path, generator: nn.Module, cfg: VocoderConfig, meta: dict[str, Any] | None = None
+    path: str | Path, generator: Vocoder, cfg: VocoderConfig, meta: dict[str, Any] | None = None
 ) -> Path:
     """Write ``generator`` (built from ``cfg``) as a self-describing ``kind = "vocoder"`` file."""
     n_params = sum(p.numel() for p in generator.parameters())
@@ -59,7 +59,7 @@ def read_vocoder(path: str | Path) -> tuple[VocoderConfig, dict[str, torch.Tenso
     return cfg, tensors, meta
 
 
-def _load_plain(generator: nn.Module, tensors: dict[str, torch.Tensor], path: str | Path) -> None:
+def _load_plain(generator: Vocoder, tensors: dict[str, torch.Tensor], path: str | Path) -> None:
     try:
         generator.load_state_dict(tensors, strict=True)
     except RuntimeError as e:  # missing/unexpected keys or shape mismatches
@@ -68,7 +68,7 @@ def _load_plain(generator: nn.Module, tensors: dict[str, torch.Tensor], path: st
 
 def load_vocoder(
     spec: str | Path, device: str | torch.device = "cpu", audio: AudioConfig | None = None
-) -> nn.Module:
+) -> Vocoder:
     """A ready-to-run vocoder (eval mode): ``forward(mel: (B, M, T)) -> wav (B, T·hop)``.
 
     ``spec`` is a vocoder ``.safetensors`` file, an exported ``.onnx`` file (run by onnxruntime,
@@ -91,7 +91,7 @@ def load_vocoder(
     return generator.to(device).eval()
 
 
-def warm_start(generator: nn.Module, cfg: VocoderConfig, path: str | Path) -> None:
+def warm_start(generator: Vocoder, cfg: VocoderConfig, path: str | Path) -> None:
     """Load a vocoder file into a training ``generator`` (which may carry weight norm).
 
     The file must hold the same architecture as ``cfg``; loss weights, discriminators and schedule

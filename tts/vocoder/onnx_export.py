@@ -20,15 +20,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from tts.audio import AudioConfig
 from tts.config import from_dict, to_dict
+from tts.vocoder.generators import Vocoder
 
 METADATA_KEY = "vocoder_config"
 
 
-def export_onnx(generator: nn.Module, path: str | Path, config: dict | None = None, opset: int = 17) -> Path:
+def export_onnx(generator: Vocoder, path: str | Path, config: dict | None = None, opset: int = 17) -> Path:
     """Write ``generator`` (weight norm already folded, eval mode) as ONNX with dynamic B and T axes."""
     try:
         import onnx
@@ -61,7 +61,7 @@ def export_onnx(generator: nn.Module, path: str | Path, config: dict | None = No
     return p
 
 
-class OnnxVocoder(nn.Module):
+class OnnxVocoder(Vocoder):
     """A vocoder run by onnxruntime on the CPU. ``forward(mel: (B, M, T)) -> wav (B, T·hop)``.
 
     Tensors in, tensors out (on the input's device), like the PyTorch generators; ``audio`` is the
@@ -100,13 +100,8 @@ class OnnxVocoder(nn.Module):
         (wav,) = self.session.run(["wav"], {"mel": x})
         return torch.from_numpy(np.ascontiguousarray(wav)).to(mel.device)
 
-    def remove_weight_norm(self) -> None:
-        """Nothing to fold; the vocoder interface."""
 
-
-def max_abs_difference(
-    generator: nn.Module, onnx_path: str | Path, n_frames: int = 50, seed: int = 0
-) -> float:
+def max_abs_difference(generator: Vocoder, onnx_path: str | Path, n_frames: int = 50, seed: int = 0) -> float:
     """Largest |eager - onnxruntime| sample on a random log-mel of ``n_frames`` frames."""
     gen = torch.Generator().manual_seed(seed)
     mel = torch.randn(1, generator.audio.n_mels, n_frames, generator=gen) - 5.0
