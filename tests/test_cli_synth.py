@@ -152,6 +152,27 @@ def test_missing_cuda_is_an_input_error(
     assert "no CUDA device" in one_error_line(capsys.readouterr().err)
 
 
+def test_no_voice_installed(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TTS_VOICE_DIR", str(tmp_path))
+    assert main(["Hi.", "-o", str(tmp_path / "x.wav")]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert "no voice installed yet" in line and "train one" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_openmp_threads_sleep_unless_told_otherwise(
+    capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    assert main(["--phonemes", "Hi."]) == 0
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    assert main(["--phonemes", "Hi."]) == 0
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
 def test_speed_and_format_options(voice_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     base = ["Hello there, friend.", "--voice", str(voice_dir), "--seed", "0", "-q"]
     assert main([*base, "-o", str(tmp_path / "normal.wav")]) == 0

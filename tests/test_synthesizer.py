@@ -162,6 +162,13 @@ def test_bad_input_is_a_clear_value_error(synth: Synthesizer, text: str, kwargs:
         synth.synthesize(text, **kwargs)
 
 
+def test_sampler_names_match_the_samplers() -> None:
+    from tts.diffusion.samplers import SAMPLERS as IMPLEMENTED
+    from tts.voice import SAMPLERS
+
+    assert set(SAMPLERS) == set(IMPLEMENTED)
+
+
 def test_too_long_text_is_refused(voice_dir: Path) -> None:
     synth = Synthesizer.from_pretrained(voice_dir, max_chars=20)
     with pytest.raises(ValueError, match="too long"):

@@ -31,8 +31,9 @@ def build_tiny_voice(
     """Write ``acoustic.safetensors``, ``vae.safetensors``, ``vocoder.safetensors`` (unless
     ``vocoder=False``) and ``voice.json`` into ``folder`` and return it.
 
-    ``onnx=True`` also exports the vocoder to ``vocoder.onnx``. ``vae_latent_channels`` / ``vocoder_sample_rate`` different from the defaults build a voice whose
-    parts do not fit together (for the mismatch checks).
+    ``onnx=True`` also exports the vocoder to ``vocoder.onnx``. ``vae_latent_channels`` or
+    ``vocoder_sample_rate`` other than the defaults build a voice whose parts do not fit together
+    (for the mismatch checks).
     """
     from tts.audio import AudioConfig
     from tts.checkpoint import save_weights

@@ -99,6 +99,9 @@ def save_audio(path: str | Path, wav: np.ndarray | torch.Tensor, sample_rate: in
         raise OSError(f"output directory does not exist: {parent}")
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=p.suffix, dir=parent)
     os.close(fd)
+    from tts.checkpoint import default_file_mode
+
+    os.chmod(tmp, default_file_mode())
     try:
         sf.write(tmp, wav, sample_rate, format=fmt, subtype="PCM_16")
         os.replace(tmp, p)
@@ -147,7 +150,9 @@ def trim_silence(wav: np.ndarray, top_db: float = 40.0, margin: int = 2205) -> n
 def _mel_basis(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
     import librosa
 
-    return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=False, norm="slaney")
+    return librosa.filters.mel(
+        sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=False, norm="slaney"
+    )
 
 
 class MelSpectrogram(nn.Module):

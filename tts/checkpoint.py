@@ -29,10 +29,18 @@ class CheckpointError(ValueError):
     """A checkpoint is missing, corrupt, of the wrong kind, or incompatible."""
 
 
+def default_file_mode() -> int:
+    """The mode an ordinary ``open(..., "w")`` would give (mkstemp files are 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _atomic_write(path: Path, write_fn) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, default_file_mode())
     try:
         write_fn(tmp)
         with open(tmp, "rb") as fh:

@@ -76,9 +76,8 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
         for arg in typing.get_args(tp):
             if dataclasses.is_dataclass(arg) and isinstance(value, dict):
                 return from_dict(arg, value)
-            if arg is tuple or typing.get_origin(arg) is tuple:
-                if isinstance(value, list):
-                    return tuple(value)
+            if (arg is tuple or typing.get_origin(arg) is tuple) and isinstance(value, list):
+                return tuple(value)
     return value
 
 

@@ -147,8 +147,8 @@ class AcousticModel(nn.Module):
 
         n_frames = y_mask.sum() * self.cfg.latent_channels
         prior = (0.5 * ((latents - mu_y) ** 2 + math.log(2 * math.pi)) * y_mask).sum() / n_frames
-        logw_target = torch.log(durations.clamp(min=1).to(logw.dtype)) * x_mask[:, 0]
-        duration = ((logw - logw_target) ** 2).sum() / token_lengths.sum()
+        logw_target = torch.log(durations.clamp(min=1).float()) * x_mask[:, 0]
+        duration = ((logw.float() - logw_target) ** 2).sum() / token_lengths.sum()
         diffusion = self.decoder.loss(latents, y_mask, mu_y, g, generator=generator)
         c = self.cfg
         loss = c.prior_weight * prior + c.duration_weight * duration + c.diffusion_weight * diffusion

@@ -47,7 +47,7 @@ class Audio:
     sentence's text, phonemes and alignment on their first chunk only.
     """
 
-    samples: np.ndarray  #: (L,) float32 in [-1, 1]
+    samples: np.ndarray  #: (L,) float32, nominally in [-1, 1] (clipped by save / to_pcm16)
     sample_rate: int
     text: str = ""
     phonemes: str = ""

@@ -39,7 +39,7 @@ VAE_FILE = "vae.safetensors"
 VOCODER_FILE = "vocoder.safetensors"
 ONNX_VOCODER_FILE = "vocoder.onnx"
 VOICE_FILE = "voice.json"
-SAMPLERS = ("euler", "heun", "dpmpp2m")
+SAMPLERS = ("euler", "heun", "dpmpp2m")  #: names of tts.diffusion.samplers.SAMPLERS, without importing torch
 
 
 def _checkpoint_error() -> type[ValueError]:
@@ -364,3 +364,59 @@ def load_voice(
         add_blank=bool(meta.get("add_blank", True)),
         audio=audio,
     )
+
+
+def assemble_voice(
+    out: str | Path,
+    acoustic: str | Path,
+    vae: str | Path,
+    vocoder: str | Path | None = None,
+    config: VoiceConfig | None = None,
+) -> Path:
+    """Copy exported stage weights into a voice folder and write its ``voice.json``.
+
+    The three files are checked against each other first (:func:`check_compatible` via
+    :func:`load_voice`), so a folder that cannot speak is never written.
+    """
+    import shutil
+
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    parts = [(acoustic, ACOUSTIC_FILE), (vae, VAE_FILE)]
+    if vocoder is not None:
+        parts.append((vocoder, VOCODER_FILE))
+    for src, _ in parts:
+        if not Path(src).is_file():
+            raise VoiceNotFoundError(f"cannot assemble a voice: {src} does not exist")
+    for src, name in parts:
+        tmp = folder / f".{name}.tmp"
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, folder / name)
+    (config or VoiceConfig(name=folder.name)).save(folder / VOICE_FILE)
+    load_voice(folder)  # refuses parts that do not fit together
+    return folder
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tts.voice assemble --out DIR --acoustic A --vae V [--vocoder W]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tts.voice", description="voice folder tools")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("assemble", help="build a voice folder from exported stage weights")
+    a.add_argument("--out", required=True)
+    a.add_argument("--acoustic", required=True)
+    a.add_argument("--vae", required=True)
+    a.add_argument("--vocoder", default=None)
+    a.add_argument("--name", default=None)
+    a.add_argument("--speaker", default=None, help="default speaker")
+    a.add_argument("--steps", type=int, default=None)
+    args = parser.parse_args(argv)
+    cfg = VoiceConfig(name=args.name or Path(args.out).name, speaker=args.speaker, steps=args.steps)
+    folder = assemble_voice(args.out, args.acoustic, args.vae, args.vocoder, cfg)
+    print(f"voice folder ready: {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

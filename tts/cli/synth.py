@@ -65,6 +65,7 @@ def _float_at_least(low: float, strict: bool) -> Callable[[str], float]:
 
 def build_parser() -> argparse.ArgumentParser:
     from tts import __version__
+    from tts.voice import SAMPLERS  # torch-free
 
     p = _Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("text", nargs="?", help='text to speak; "-" or omitted with piped stdin: read stdin')
@@ -90,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("-s", "--speaker", help="speaker name or index (see --list-speakers)")
     g.add_argument("--steps", type=_positive_int, help="ODE steps of the diffusion decoder (voice default)")
     g.add_argument("--temperature", type=_float_at_least(0, False), help="noise scale (voice default)")
-    g.add_argument("--sampler", choices=("euler", "heun", "dpmpp2m"), help="ODE sampler (voice default)")
+    g.add_argument("--sampler", choices=SAMPLERS, help="ODE sampler (voice default)")
     g.add_argument(
         "--speed",
         type=_float_at_least(0, True),
@@ -312,6 +313,10 @@ def _one_line(msg: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # OpenMP threads that spin while they wait take the CPU the other threads need whenever the
+    # machine has other work: on a busy 2-core machine synthesis ran 10x slower (docs/usage.md).
+    # Must be set before torch loads libgomp; an explicit setting wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     level = logging.ERROR if args.quiet else logging.INFO if args.verbose else logging.WARNING
     logging.basicConfig(level=level, format=f"{PROG}: %(levelname)s: %(message)s", stream=sys.stderr)
     log = logging.getLogger(PROG)

@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in STAGES:
         if argv and argv[0] not in ("-h", "--help"):
             parser.print_usage(sys.stderr)
-            print(f"tts-train: error: unknown stage {argv[0]!r}; choose from {', '.join(STAGES)}", file=sys.stderr)
+            choices = ", ".join(STAGES)
+            print(f"tts-train: error: unknown stage {argv[0]!r}; choose from {choices}", file=sys.stderr)
             return 2
         parser.print_help()
         return 0

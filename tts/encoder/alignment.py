@@ -113,7 +113,10 @@ def _numba_kernel() -> Callable[..., None] | None:
         import numba
     except ImportError:
         return None
-    return numba.njit(cache=True, nogil=True)(_mas_serial)
+    try:  # the on-disk cache saves seconds of compilation per process
+        return numba.njit(cache=True, nogil=True)(_mas_serial)
+    except RuntimeError:  # no writable cache location
+        return numba.njit(nogil=True)(_mas_serial)
 
 
 def _mas_numpy(log_p: np.ndarray, n_tok: np.ndarray, n_frm: np.ndarray, path: np.ndarray) -> None:

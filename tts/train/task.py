@@ -74,7 +74,9 @@ class TrainTask(abc.ABC):
         """Scalar metrics for one validation batch (averaged by the loop). Runs under no_grad."""
         return {}
 
-    def log_media(self, writer: Any, modules: dict[str, nn.Module], batch: Batch, step: int) -> None:
+    def log_media(  # noqa: B027 - optional hook, empty by default
+        self, writer: Any, modules: dict[str, nn.Module], batch: Batch, step: int
+    ) -> None:
         """Optional TensorBoard images/audio for one validation batch (rank 0 only)."""
 
     def metadata(self) -> dict[str, Any]:
@@ -90,4 +92,7 @@ class TrainTask(abc.ABC):
         raise NotImplementedError(f"{self.name}: warm start from inference weights is not supported")
 
     def device_transfer(self, batch: Batch, device: torch.device) -> Batch:
-        return {k: (v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v) for k, v in batch.items()}
+        return {
+            k: (v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v)
+            for k, v in batch.items()
+        }
