@@ -136,6 +136,27 @@ def test_build_resumes_only_missing_files(tmp_path):
 
 
 @needs_flite
+def test_changed_sentences_are_rendered_again(tmp_path):
+    out, fresh = tmp_path / "c", tmp_path / "fresh"
+    assert _build(tmp_path, out, "--per-voice", "2", "--jobs", "1") == 0
+    before = (out / "metadata.csv").read_text(encoding="utf-8")
+    # a new seed assigns other sentences to the same ids: stale wavs must not survive
+    assert _build(tmp_path, out, "--per-voice", "2", "--jobs", "1", "--seed", "7") == 0
+    assert _build(tmp_path, fresh, "--per-voice", "2", "--jobs", "1", "--seed", "7") == 0
+    assert _files(out) == _files(fresh)
+    assert (out / "metadata.csv").read_bytes() == (fresh / "metadata.csv").read_bytes()
+    assert (out / "metadata.csv").read_text(encoding="utf-8") != before
+
+
+@needs_flite
+def test_output_folder_refuses_another_engine(tmp_path):
+    out = tmp_path / "c"
+    assert _build(tmp_path, out, "--per-voice", "1", "--jobs", "1") == 0
+    with pytest.raises(SystemExit, match="engine 'flite'"):
+        bc.main(["--engine", "espeak-ng", "--voices", "en-us", "--per-voice", "1", "--out", str(out)])
+
+
+@needs_flite
 def test_heldout_mode_writes_one_folder_per_voice(tmp_path):
     out = tmp_path / "h"
     assert _build(tmp_path, out, "--heldout", "--jobs", "1") == 0

@@ -361,7 +361,7 @@ def load_voice(
         vocoder_name=voc_name,
         tokenizer=tokenizer,
         speakers=speakers,
-        add_blank=bool(meta.get("add_blank", True)),
+        add_blank=bool(meta.get("add_blank", False)),
         audio=audio,
     )
 

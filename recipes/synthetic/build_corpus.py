@@ -131,6 +131,40 @@ def write_metadata(path: Path, items: list[Item], normalize) -> None:
     os.replace(tmp, path)
 
 
+def invalidate_changed(path: Path, items: list[Item]) -> int:
+    """Delete wavs whose recorded text or speaker differs from the plan; returns how many.
+
+    The metadata is written before rendering, so it records what every existing wav says. Wavs that
+    have no row (or no metadata at all) cannot be verified and are rendered again.
+    """
+    old: dict[str, tuple[str, str]] = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            f = line.split("|")
+            if len(f) >= 4:
+                old[f[0]] = (f[1], f[3])
+    n = 0
+    for it in items:
+        if it.wav.exists() and old.get(it.id) != (it.text, it.voice):
+            it.wav.unlink()
+            n += 1
+    return n
+
+
+def check_engine(out: Path, engine: str, mode: str) -> None:
+    """Refuse to mix engines (or modes) in one output folder."""
+    for name in ("corpus.json", "build.json"):
+        f = out / name
+        if f.is_file():
+            prev = json.loads(f.read_text(encoding="utf-8"))
+            if (prev.get("engine"), prev.get("mode")) != (engine, mode):
+                raise SystemExit(
+                    f"{out} holds a {prev.get('mode')} corpus from engine {prev.get('engine')!r}; "
+                    f"use another --out for {mode} with {engine!r}"
+                )
+    (out / "build.json").write_text(json.dumps({"engine": engine, "mode": mode}) + "\n", encoding="utf-8")
+
+
 def render_all(engine_name: str, items: list[Item], jobs: int) -> tuple[float, list[str]]:
     """Render the missing items (skipping valid existing files). Returns (seconds of audio, errors)."""
     from tqdm import tqdm
@@ -217,19 +251,28 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"engine {engine.name} is not installed; install with:\n{engine.install}")
 
     jobs = plan(args, voices)
+    mode = "heldout" if args.heldout else "train"
     args.out.mkdir(parents=True, exist_ok=True)
+    check_engine(args.out, engine.name, mode)
     done_flag = args.out / "DONE"
     done_flag.unlink(missing_ok=True)
     all_items = [it for items in jobs.values() for it in items]
+    norm = normalizer()
+    previous = _previous_summary(args.out)
+    for meta, items in jobs.items():
+        meta.parent.mkdir(parents=True, exist_ok=True)
+        if not args.metadata_only:
+            changed = invalidate_changed(meta, items)
+            if changed:
+                print(
+                    f"{meta}: {changed} wavs no longer match their sentence; rendering again", file=sys.stderr
+                )
+        write_metadata(meta, items, norm)  # first: it records what each wav will say
     t0 = time.time()
     errors: list[str] = []
     if not args.metadata_only:
         _, errors = render_all(engine.name, all_items, args.jobs)
     wall = time.time() - t0
-    norm = normalizer()
-    for meta, items in jobs.items():
-        meta.parent.mkdir(parents=True, exist_ok=True)
-        write_metadata(meta, items, norm)
     if errors:
         print(f"{len(errors)} utterances failed:\n" + "\n".join(errors[:20]), file=sys.stderr)
         return 1
@@ -237,11 +280,18 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"{len(missing)} wavs missing, e.g. {missing[:5]}", file=sys.stderr)
         return 1
+    if args.metadata_only and previous:  # keep the timing of the run that rendered the audio
+        wall = previous.get("render_wall_seconds", wall)
     summary = corpus_summary(args, engine.name, voices, all_items, wall)
     (args.out / "corpus.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     done_flag.write_text(json.dumps(summary) + "\n", encoding="utf-8")
     print(json.dumps(summary, indent=2))
     return 0
+
+
+def _previous_summary(out: Path) -> dict:
+    f = out / "corpus.json"
+    return json.loads(f.read_text(encoding="utf-8")) if f.is_file() else {}
 
 
 def corpus_summary(args, engine: str, voices: list[str], items: list[Item], wall: float) -> dict:

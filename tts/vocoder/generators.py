@@ -43,8 +43,8 @@ class Vocoder(nn.Module):
 class ISTFTGeneratorConfig:
     """Sizes of the ConvNeXt + iSTFT-head generator."""
 
-    dim: int = 384  #: backbone channels D
-    intermediate_dim: int = 1152  #: ConvNeXt MLP width (3·D as in Vocos)
+    dim: int = 256  #: backbone channels D (the CPU default; Vocos uses 512)
+    intermediate_dim: int = 768  #: ConvNeXt MLP width (3·D as in Vocos)
     num_layers: int = 8  #: ConvNeXt blocks
     kernel_size: int = 7  #: depthwise convolution width, frames
     max_magnitude: float = 100.0  #: linear magnitude ceiling; keeps an untrained head from overflowing
