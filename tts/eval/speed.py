@@ -132,7 +132,9 @@ def measure_speed(
     try:
         for _ in range(warmup):  # first calls pay for lazy initialisation, allocator growth, caches
             time_one(synth_fn, texts[0])
-        rtfs, computes, ttfa = [], [], [[] for _ in texts]
+        rtfs: list[float] = []
+        computes: list[float] = []
+        ttfa: list[list[float]] = [[] for _ in texts]
         audio_s = 0.0
         with PeakMemory() as mem:
             for _ in range(repeats):
