@@ -280,3 +280,23 @@ def test_onnx_export_matches_eager(tmp_path: Path, cfg: VocoderConfig) -> None:
     got = runtime(mel)
     assert got.shape == expected.shape == (2, 45 * HOP)
     torch.testing.assert_close(got, expected, rtol=0, atol=1e-3)
+
+
+def test_phase_losses_ignore_whole_turns_and_see_frame_to_frame_errors(speech_like_wav) -> None:
+    """APNet's anti-wrapping phase losses: zero for the true phase shifted by whole turns, positive
+    for a phase that drifts from frame to frame (the frame-rate buzz), and the amplitude term is the
+    log-magnitude MSE."""
+    from tts.vocoder.losses import amplitude_phase_losses, anti_wrap
+
+    x = torch.tensor([0.0, 2 * math.pi, -4 * math.pi + 0.1, math.pi - 0.1])
+    torch.testing.assert_close(anti_wrap(x), torch.tensor([0.0, 0.0, 0.1, math.pi - 0.1]), atol=1e-5, rtol=0)
+    wav, _ = _mel(0.5, speech_like_wav)
+    spec = stft(wav)
+    log_mag = torch.log(spec.abs().clamp(min=1e-5))
+    turns = 2 * math.pi * torch.randint(-3, 4, spec.shape).float()
+    amp, phase = amplitude_phase_losses(log_mag, torch.angle(spec) + turns, spec)
+    assert float(amp) < 1e-8 and float(phase) < 1e-3
+    drift = torch.rand(1, 1, spec.shape[-1]) * 2 * math.pi  # a random rotation per frame
+    amp2, phase2 = amplitude_phase_losses(log_mag + 0.5, torch.angle(spec) + drift, spec)
+    assert float(amp2) == pytest.approx(0.25, rel=1e-4)
+    assert float(phase2) > 1.0

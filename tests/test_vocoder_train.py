@@ -36,7 +36,13 @@ def test_step_is_reconstruction_only_before_the_adversarial_start(prepared_data_
     batch = _batch(speech_like_wav)
     early = list(task.training_step(modules, batch, step=9))
     assert [name for name, _, _ in early] == ["generator"]
-    assert set(early[0][2]) == {"train/mel_l1", "train/stft_sc", "train/stft_mag"}
+    assert set(early[0][2]) == {
+        "train/mel_l1",
+        "train/stft_sc",
+        "train/stft_mag",
+        "train/amplitude",
+        "train/phase",
+    }
     late = list(task.training_step(modules, batch, step=10))
     assert [name for name, _, _ in late] == ["discriminator", "generator"]
     assert {"train/adversarial", "train/feature_matching"} <= set(late[1][2])
@@ -50,14 +56,19 @@ def test_a_few_steps_lower_the_reconstruction_loss(prepared_data_dir, speech_lik
     gen = task.build_modules()["generator"]
     opt = torch.optim.AdamW(gen.parameters(), lr=3e-3)
     batch = _batch(speech_like_wav)
-    losses = []
+    losses, logs = [], []
     for step in range(25):
-        ((_, loss, _),) = task.training_step({"generator": gen}, batch, step)
+        ((_, loss, log),) = task.training_step({"generator": gen}, batch, step)
         opt.zero_grad()
         loss.backward()
         opt.step()
         losses.append(float(loss.detach()))
-    assert losses[-1] < 0.6 * losses[0], losses
+        logs.append({k: float(v) for k, v in log.items()})
+    assert losses[-1] < 0.8 * losses[0], losses
+    # every term moves, the magnitude ones fast
+    for key, factor in (("mel_l1", 0.75), ("amplitude", 0.65), ("phase", 0.95)):
+        first, last = logs[0][f"train/{key}"], logs[-1][f"train/{key}"]
+        assert last < factor * first, (key, first, last)
 
 
 def test_task_rejects_mismatched_audio_settings(prepared_data_dir) -> None:

@@ -5,8 +5,10 @@ computed on the fly with THE :class:`tts.audio.MelSpectrogram`, so input and tar
 by construction. Two phases:
 
 1. ``step < adversarial_start_step``: reconstruction only — ``45 · L1(mel) + MR-STFT`` on the
-   generator. No discriminator runs, which makes steps ~50× cheaper on a CPU; the generator gets
-   the spectral envelope right, but phase detail stays soft.
+   generator, plus for the iSTFT head APNet's amplitude and anti-wrapping phase losses on the
+   predicted spectrum (``tts.vocoder.losses``). No discriminator runs, which makes steps ~50×
+   cheaper on a CPU; the phase losses teach frame-to-frame phase coherence that the magnitude
+   losses cannot see.
 2. afterwards the HiFi-GAN recipe: the discriminator step (least squares, real vs detached fake)
    is yielded first, then the generator step (adversarial + feature matching + the reconstruction
    terms). The discriminator module exists from step 0, so resuming across the switch is trivial.
@@ -32,9 +34,11 @@ from tts.train.task import Batch, TrainTask
 from tts.vocoder.config import VocoderConfig, build_generator
 from tts.vocoder.discriminators import Discriminator
 from tts.vocoder.generators import Vocoder, fp32_region
+from tts.vocoder.istft import stft
 from tts.vocoder.load import save_vocoder, warm_start
 from tts.vocoder.losses import (
     MultiResolutionSTFTLoss,
+    amplitude_phase_losses,
     discriminator_loss,
     feature_matching_loss,
     generator_adversarial_loss,
@@ -150,30 +154,50 @@ class VocoderTask(TrainTask):
             self.mel.to(device)
             self.stft_loss.to(device)
 
+    @property
+    def uses_spectrum_losses(self) -> bool:
+        """Whether the amplitude/phase losses apply: an iSTFT-head generator and a non-zero weight."""
+        w = self.cfg.loss
+        return self.cfg.generator == "istft" and (w.amplitude_weight > 0 or w.phase_weight > 0)
+
     def reconstruction_losses(
-        self, fake: torch.Tensor, real: torch.Tensor, mel: torch.Tensor
+        self,
+        fake: torch.Tensor,
+        real: torch.Tensor,
+        mel: torch.Tensor,
+        spectrum: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Mel L1 and MR-STFT terms, ``fake, real: (B, L)``, ``mel: (B, M, L / hop)`` of ``real``."""
+        """Mel L1 and MR-STFT terms, ``fake, real: (B, L)``, ``mel: (B, M, L / hop)`` of ``real``;
+        with the generator's ``spectrum = (log_magnitude, phase)`` also the amplitude/phase terms."""
+        w = self.cfg.loss
         with fp32_region(fake.device):
             fake = fake.float()
             mel_l1 = torch.mean(torch.abs(self.mel(fake) - mel))
             sc, mag = self.stft_loss(fake, real.float())
-        w = self.cfg.loss
-        return {
-            "mel_l1": mel_l1,
-            "stft_sc": sc,
-            "stft_mag": mag,
-            "total": w.mel_weight * mel_l1 + w.stft_weight * (sc + mag),
-        }
+            out = {"mel_l1": mel_l1, "stft_sc": sc, "stft_mag": mag}
+            total = w.mel_weight * mel_l1 + w.stft_weight * (sc + mag)
+            if spectrum is not None:
+                a = self.cfg.audio
+                with torch.no_grad():
+                    target = stft(real.float(), a.n_fft, a.hop_length, a.win_length)
+                amplitude, phase = amplitude_phase_losses(*spectrum, target)
+                out.update(amplitude=amplitude, phase=phase)
+                total = total + w.amplitude_weight * amplitude + w.phase_weight * phase
+        out["total"] = total
+        return out
 
     def training_step(self, modules: dict[str, nn.Module], batch: Batch, step: int):
         real = batch["wavs"]
         self._to(real.device)
         with torch.no_grad(), fp32_region(real.device):
             mel = self.mel(real.float())
-        fake = modules["generator"](mel)
-        rec = self.reconstruction_losses(fake, real, mel)
-        logs = {f"train/{k}": rec[k].detach() for k in ("mel_l1", "stft_sc", "stft_mag")}
+        spectrum = None
+        if self.uses_spectrum_losses:
+            fake, *spectrum = modules["generator"](mel, return_spectrum=True)
+        else:
+            fake = modules["generator"](mel)
+        rec = self.reconstruction_losses(fake, real, mel, spectrum)
+        logs = {f"train/{k}": v.detach() for k, v in rec.items() if k != "total"}
         if step < self.cfg.adversarial_start_step:
             yield "generator", rec["total"], logs
             return

@@ -99,8 +99,9 @@ class ISTFTGenerator(Vocoder):
         self.istft = InverseSTFT(audio.n_fft, audio.hop_length, audio.win_length)
         self.log_max_magnitude = math.log(cfg.max_magnitude)
 
-    def spectrum(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Predicted STFT real and imaginary parts, ``(B, M, T) -> 2 × (B, F, T)``."""
+    def log_magnitude_and_phase(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The head's raw outputs, ``(B, M, T) -> 2 × (B, F, T)``: natural-log magnitude (clamped
+        at ``log(max_magnitude)``) and phase as an unwrapped angle, both fp32."""
         x = self.embed(mel)
         x = self.norm_in(x.transpose(1, 2)).transpose(1, 2)
         for block in self.blocks:
@@ -108,16 +109,28 @@ class ISTFTGenerator(Vocoder):
         with fp32_region(mel.device):
             # the exp and the inverse STFT's sums over 1026 bins need fp32 (bf16 hisses at -48 dB)
             h = self.head(self.norm_out(x.transpose(1, 2)).float()).transpose(1, 2)  # (B, 2F, T)
-            log_mag, phase = h[:, : self.n_bins], h[:, self.n_bins :]
             # clamping the log (not the exp) bounds the magnitude without an inf·0 gradient
-            mag = torch.exp(log_mag.clamp(max=self.log_max_magnitude))
+            return h[:, : self.n_bins].clamp(max=self.log_max_magnitude), h[:, self.n_bins :]
+
+    def spectrum(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Predicted STFT real and imaginary parts, ``(B, M, T) -> 2 × (B, F, T)``."""
+        log_mag, phase = self.log_magnitude_and_phase(mel)
+        with fp32_region(mel.device):
+            mag = torch.exp(log_mag)
             return mag * torch.cos(phase), mag * torch.sin(phase)
 
-    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+    def forward(self, mel: torch.Tensor, return_spectrum: bool = False):
+        """``mel (B, M, T) -> wav (B, T·hop)``; with ``return_spectrum`` the tuple
+        ``(wav, log_magnitude, phase)`` for the training losses that look at the head directly."""
         check_mel(mel, self.audio.n_mels)
-        real, imag = self.spectrum(mel)
+        if not return_spectrum:
+            real, imag = self.spectrum(mel)
+            with fp32_region(mel.device):
+                return self.istft(real, imag)
+        log_mag, phase = self.log_magnitude_and_phase(mel)
         with fp32_region(mel.device):
-            return self.istft(real, imag)
+            mag = torch.exp(log_mag)
+            return self.istft(mag * torch.cos(phase), mag * torch.sin(phase)), log_mag, phase
 
 
 def fp32_region(device: torch.device) -> contextlib.AbstractContextManager:

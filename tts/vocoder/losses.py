@@ -7,6 +7,12 @@
 - Multi-resolution STFT (Yamamoto et al. 2020, Parallel WaveGAN): spectral convergence
   ``||S - Ŝ||_F / ||S||_F`` + L1 of log magnitudes, averaged over three resolutions, so no single
   time/frequency trade-off dominates.
+- Amplitude and anti-wrapping phase losses (Ai & Ling 2023, APNet, §3.3) for generators that
+  predict an STFT (the iSTFT head): MSE between predicted and true log magnitudes, and for the
+  phase ``f(x) = |x - 2π·round(x / 2π)|`` applied to the instantaneous phase error, to the error of
+  its difference along frequency (group delay) and along time (instantaneous frequency). Magnitude
+  losses cannot see phase, and a phase that is wrong from frame to frame is heard as a buzz at the
+  frame rate; the time-difference term targets exactly that, without a discriminator.
 
 The mel L1 term uses THE log-mel (:class:`tts.audio.MelSpectrogram`) and lives in the training task.
 Letters: B batch, L samples.
@@ -14,6 +20,7 @@ Letters: B batch, L samples.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -28,6 +35,11 @@ class VocoderLossConfig:
     stft_weight: float = 1.0  #: multi-resolution STFT loss (spectral convergence + log magnitude)
     adversarial_weight: float = 1.0  #: least-squares generator loss
     feature_matching_weight: float = 2.0  #: L1 between discriminator feature maps
+    #: MSE of predicted vs true log STFT magnitude (APNet's 45); iSTFT-head generators only
+    amplitude_weight: float = 45.0
+    #: anti-wrapping phase losses, instantaneous phase + group delay + time difference (APNet's 100);
+    #: iSTFT-head generators only
+    phase_weight: float = 100.0
     #: (n_fft, hop, win) per resolution — Parallel WaveGAN's three
     stft_resolutions: tuple[tuple[int, int, int], ...] = ((1024, 120, 600), (2048, 240, 1200), (512, 50, 240))
 
@@ -37,7 +49,14 @@ class VocoderLossConfig:
             raise ValueError(
                 f"stft_resolutions must be (n_fft, hop, win) triples, got {self.stft_resolutions}"
             )
-        weights = (self.mel_weight, self.stft_weight, self.adversarial_weight, self.feature_matching_weight)
+        weights = (
+            self.mel_weight,
+            self.stft_weight,
+            self.adversarial_weight,
+            self.feature_matching_weight,
+            self.amplitude_weight,
+            self.phase_weight,
+        )
         if min(weights) < 0:
             raise ValueError(f"loss weights must be >= 0: {self}")
 
@@ -67,6 +86,32 @@ def feature_matching_loss(
         for r, f in zip(real_branch, fake_branch):
             loss = loss + torch.mean(torch.abs(r.detach().float() - f.float()))
     return loss
+
+
+def anti_wrap(x: torch.Tensor) -> torch.Tensor:
+    """``|x - 2π·round(x / 2π)|``: the distance of an angle difference to the nearest multiple of 2π."""
+    return torch.abs(x - 2 * math.pi * torch.round(x / (2 * math.pi)))
+
+
+def amplitude_phase_losses(
+    log_mag: torch.Tensor, phase: torch.Tensor, target: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """APNet's amplitude and phase losses against a complex STFT ``target`` in the same framing.
+
+    ``log_mag, phase: (B, F, T)`` predicted natural-log magnitude and angle; returns
+    ``(amplitude, phase)``: the MSE of log magnitudes and the sum of the mean anti-wrapped
+    instantaneous-phase, group-delay (difference along F) and instantaneous-frequency (difference
+    along T) errors.
+    """
+    target = target.to(torch.complex64)
+    true_log_mag = torch.log(target.abs().clamp(min=1e-5))
+    true_phase = torch.angle(target)
+    amplitude = torch.mean((log_mag.float() - true_log_mag) ** 2)
+    err = phase.float()
+    ip = torch.mean(anti_wrap(err - true_phase))
+    gd = torch.mean(anti_wrap(torch.diff(err, dim=1) - torch.diff(true_phase, dim=1)))
+    iaf = torch.mean(anti_wrap(torch.diff(err, dim=2) - torch.diff(true_phase, dim=2)))
+    return amplitude, ip + gd + iaf
 
 
 class MultiResolutionSTFTLoss(nn.Module):
