@@ -260,6 +260,10 @@ def test_tts_train_acoustic_end_to_end(latent_data_dir: Path, tmp_path: Path) ->
     info.write_text(json.dumps({**json.loads(info.read_text()), "vae_sha256": "0" * 64}))
     with pytest.raises(ValueError, match="made with another VAE"):
         AcousticTask(latent_data_dir, vae=vae)
+    # ... and a warm start from weights trained on another VAE's latents is refused
+    other = AcousticTask(latent_data_dir, load_toml(cfg)["model"])
+    with pytest.raises(CheckpointError, match="latents of another VAE"):
+        other.load_pretrained(other.build_modules(), str(run / "export.safetensors"))
     assert math.isfinite(float(next(task.training_step(modules, _first_batch(task), 0))[1].detach()))
 
 

@@ -301,6 +301,13 @@ class AcousticTask(TrainTask):
             "symbols"
         ):
             raise CheckpointError(f"{path}: trained with a different symbol table than {self.data_dir}")
+        theirs_vae, mine_vae = meta.get("vae_sha256"), self.vae_sha256
+        if theirs_vae and mine_vae and theirs_vae != mine_vae:
+            # its decoder predicts another VAE's latents: fine-tuning would start from a wrong target
+            raise CheckpointError(
+                f"{path}: trained on latents of another VAE (sha256 {theirs_vae[:12]}) than the cache in "
+                f"{self.data_dir}/latents ({mine_vae[:12]}); re-cache the latents with that VAE"
+            )
         model = _unwrap(modules["acoustic"])
         state = model.state_dict()
         emb = tensors.pop("speaker_emb.weight", None)
