@@ -28,6 +28,9 @@ from tts.vocoder.losses import (
 
 HOP = 256
 TINY_ISTFT = VocoderConfig(istft=ISTFTGeneratorConfig(dim=32, intermediate_dim=64, num_layers=2))
+TINY_IF = VocoderConfig(
+    istft=ISTFTGeneratorConfig(dim=32, intermediate_dim=64, num_layers=2, phase="instantaneous")
+)
 TINY_HIFIGAN = VocoderConfig(
     generator="hifigan",
     hifigan=HiFiGANConfig(
@@ -220,7 +223,7 @@ def test_griffin_lim_audio_reproduces_the_mel(speech_like_wav) -> None:
 # ---------------------------------------------------------------------------------- files
 
 
-@pytest.mark.parametrize("cfg", [TINY_ISTFT, TINY_HIFIGAN], ids=["istft", "hifigan"])
+@pytest.mark.parametrize("cfg", [TINY_ISTFT, TINY_IF, TINY_HIFIGAN], ids=["istft", "istft-if", "hifigan"])
 def test_save_load_gives_identical_audio(tmp_path: Path, cfg: VocoderConfig) -> None:
     torch.manual_seed(0)
     gen = build_generator(cfg).eval()  # HiFi-GAN still carries weight norm here
@@ -263,7 +266,7 @@ def test_loading_refuses_wrong_or_broken_files(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------- ONNX
 
 
-@pytest.mark.parametrize("cfg", [TINY_ISTFT, TINY_HIFIGAN], ids=["istft", "hifigan"])
+@pytest.mark.parametrize("cfg", [TINY_ISTFT, TINY_IF, TINY_HIFIGAN], ids=["istft", "istft-if", "hifigan"])
 def test_onnx_export_matches_eager(tmp_path: Path, cfg: VocoderConfig) -> None:
     pytest.importorskip("onnxruntime")
     from tts.cli.train import main
@@ -300,3 +303,48 @@ def test_phase_losses_ignore_whole_turns_and_see_frame_to_frame_errors(speech_li
     amp2, phase2 = amplitude_phase_losses(log_mag + 0.5, torch.angle(spec) + drift, spec)
     assert float(amp2) == pytest.approx(0.25, rel=1e-4)
     assert float(phase2) > 1.0
+
+
+def _steady_tone_generator(cfg: VocoderConfig, k: int) -> torch.nn.Module:
+    """A generator whose head ignores the mel: magnitude 1 in bin ``k``, ~0 elsewhere, phase offset 0."""
+    gen = build_generator(cfg).eval()
+    with torch.no_grad():
+        gen.head.weight.zero_()
+        gen.head.bias.zero_()
+        gen.head.bias[: gen.n_bins] = -20.0
+        gen.head.bias[k] = 0.0
+    return gen
+
+
+def test_instantaneous_phase_turns_a_steady_spectrum_into_a_tone_not_a_frame_rate_buzz() -> None:
+    """The reason for phase = "instantaneous": the same spectrum at every frame. With absolute phase
+    the frames are identical, so the output repeats every hop (an 86 Hz buzz); with the integrated
+    phase advance it is the bin's steady sinusoid."""
+    k, n_frames = 10, 120  # 10 · 22050 / 1024 = 215 Hz, not a multiple of the 86 Hz frame rate
+    mel = torch.zeros(1, 80, n_frames) - 5
+    envelopes = {}
+    for name, cfg in (("absolute", TINY_ISTFT), ("instantaneous", TINY_IF)):
+        with torch.no_grad():
+            wav = _steady_tone_generator(cfg, k)(mel)[0, 8 * HOP : -8 * HOP].numpy()
+        spec = np.abs(np.fft.rfft(wav * np.hanning(len(wav))))
+        freqs = np.fft.rfftfreq(len(wav), 1 / 22050)
+        envelopes[name] = (np.abs(wav).reshape(-1, 32).max(axis=1), freqs[int(np.argmax(spec))])
+    env, peak = envelopes["instantaneous"]
+    assert abs(peak - k * 22050 / 1024) < 5.0
+    assert env.std() / env.mean() < 0.05  # a constant-amplitude tone
+    env_abs, _ = envelopes["absolute"]
+    assert env_abs.std() / env_abs.mean() > 0.2  # amplitude-modulated at the frame rate
+
+
+def test_absolute_phase_vocoder_warm_starts_an_instantaneous_one(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    gen = build_generator(TINY_ISTFT)
+    path = save_vocoder(tmp_path / "v.safetensors", gen, TINY_ISTFT)
+    fresh = build_generator(TINY_IF)
+    warm_start(fresh, TINY_IF, path)
+    torch.testing.assert_close(fresh.head.weight, gen.head.weight)
+    assert float(fresh.advance_head.weight.abs().sum()) == 0.0
+    with pytest.raises(CheckpointError, match="istft"):  # the other way round is not an upgrade
+        warm_start(
+            build_generator(TINY_ISTFT), TINY_ISTFT, save_vocoder(tmp_path / "i.safetensors", fresh, TINY_IF)
+        )

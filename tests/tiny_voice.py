@@ -25,6 +25,7 @@ def build_tiny_voice(
     onnx: bool = False,
     vae_latent_channels: int = LATENT_CHANNELS,
     vocoder_sample_rate: int = 22050,
+    vocoder_phase: str = "absolute",
     seed: int = 0,
     voice_json: dict | None = None,
 ) -> Path:
@@ -103,9 +104,13 @@ def build_tiny_voice(
     if vocoder:
         voc_audio = AudioConfig(sample_rate=vocoder_sample_rate)
         voc_cfg = VocoderConfig(
-            istft=ISTFTGeneratorConfig(dim=16, intermediate_dim=32, num_layers=1), audio=voc_audio
+            istft=ISTFTGeneratorConfig(dim=16, intermediate_dim=32, num_layers=1, phase=vocoder_phase),
+            audio=voc_audio,
         )
-        voc_path = save_vocoder(folder / "vocoder.safetensors", build_generator(voc_cfg), voc_cfg)
+        generator = build_generator(voc_cfg)
+        if vocoder_phase == "instantaneous":  # a random phase-advance head, not the zero start
+            torch.nn.init.normal_(generator.advance_head.weight, std=0.1)
+        voc_path = save_vocoder(folder / "vocoder.safetensors", generator, voc_cfg)
         if onnx:
             from tts.vocoder import load_vocoder
             from tts.vocoder.onnx_export import export_onnx

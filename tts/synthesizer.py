@@ -362,6 +362,7 @@ class Synthesizer:
             return
         fade = np.linspace(0.0, 1.0, hop + 2, dtype=np.float32)[1:-1]
         carry: np.ndarray | None = None
+        anchor: torch.Tensor | None = None
         s, size = 0, self.chunk_frames
         while s < n:
             e = min(n, s + size)
@@ -369,13 +370,35 @@ class Synthesizer:
                 e = n
             a, b = max(0, s - X), min(n, e + X)
             with self._inference():
-                wav = self._vocode(mel[..., a:b], [b - a])[0]
+                wav, anchor = self._vocode_window(mel[..., a:b], s - a, e - a, anchor)
             seg = wav[(s - a) * hop : (e - a) * hop + (hop if e < n else 0)].copy()
             if carry is not None:
                 seg[:hop] = carry * (1.0 - fade) + seg[:hop] * fade
             carry, seg = (seg[-hop:], seg[:-hop]) if e < n else (None, seg)
             yield seg
             s, size = e, min(2 * size, 8 * self.chunk_frames)
+
+    def _vocode_window(
+        self, window: torch.Tensor, s: int, e: int, anchor: torch.Tensor | None
+    ) -> tuple[np.ndarray, torch.Tensor | None]:
+        """Vocode one streaming window ``(1, M, T_w)`` whose own frames are ``[s, e)``.
+
+        A vocoder that integrates its phase over time (``ISTFTGenerator`` with
+        ``phase = "instantaneous"``) would restart the integral in every window, and the seams would
+        join two copies of each partial with unrelated phases. Its phase is therefore shifted so
+        that frame ``s - 1`` has the ``anchor`` phase the previous window gave it; the phase of frame
+        ``e - 1`` is returned as the next anchor. Other vocoders are stateless: ``(wav, None)``.
+        """
+        from tts.vocoder.generators import ISTFTGenerator
+
+        voc = self.voice.vocoder
+        if not (isinstance(voc, ISTFTGenerator) and voc.instantaneous):
+            return self._vocode(window, [window.shape[-1]])[0], None
+        log_mag, phase = voc.log_magnitude_and_phase(window)
+        if anchor is not None and s > 0:
+            phase = phase + (anchor - phase[..., s - 1]).unsqueeze(-1)
+        wav = voc.waveform(log_mag, phase)[0].float().cpu().numpy()
+        return wav, phase[..., e - 1]
 
     def _sentence_audio(
         self, prep: PreparedText, j: int, wav: np.ndarray, mel_durations: np.ndarray

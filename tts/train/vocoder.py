@@ -180,7 +180,8 @@ class VocoderTask(TrainTask):
                 a = self.cfg.audio
                 with torch.no_grad():
                     target = stft(real.float(), a.n_fft, a.hop_length, a.win_length)
-                amplitude, phase = amplitude_phase_losses(*spectrum, target)
+                absolute = self.cfg.istft.phase == "absolute"
+                amplitude, phase = amplitude_phase_losses(*spectrum, target, absolute=absolute)
                 out.update(amplitude=amplitude, phase=phase)
                 total = total + w.amplitude_weight * amplitude + w.phase_weight * phase
         out["total"] = total

@@ -9,8 +9,26 @@ tens of times cheaper than HiFi-GAN V1 on a CPU (docs/vocoder.md); Vocos reports
     mel (B, M, T) ─ Conv1d(k=7) ─ LayerNorm ─ N × ConvNeXtBlock ─ LayerNorm ─ Linear → (B, 2F, T)
         → log|X| (B, F, T), phase φ (B, F, T) → X = |X| e^{iφ} → InverseSTFT → wav (B, T·hop)
 
-The phase is predicted as an unconstrained angle and enters only through ``cos``/``sin``, which
-makes it periodic for free (Vocos). Letters: B batch, M mel bins, T frames, D channels, F bins.
+With ``phase = "absolute"`` the phase is predicted as an unconstrained angle and enters only through
+``cos``/``sin``, which makes it periodic for free (Vocos). A network that is shift-equivariant in time
+cannot, however, make the phase of a steady sound *advance* from frame to frame: for a quasi-stationary
+mel it predicts nearly the same phase at every frame, and the overlap-add of identical frames is a
+buzz at the frame rate (sr / hop = 86 Hz), heard as a wrong pitch. On short training segments it
+learns to read the position from the zero padding at the segment edges, which does not exist in the
+middle of a whole utterance (measured: pitch right when vocoding 32-frame pieces, locked to 86 Hz on
+whole utterances; docs/vocoder.md).
+
+``phase = "instantaneous"`` predicts the phase advance per frame instead and integrates it, as a phase
+vocoder does (Flanagan & Golden 1966; GANSynth, Engel et al. 2019, models "instantaneous frequency"
+the same way): bin ``k`` advances by its centre frequency ``2π·k·hop / n_fft`` plus a predicted
+deviation ``δ_k(t)``, and a locally predicted offset ``ψ_k(t)`` sets the relation between
+neighbouring bins (group delay)::
+
+    φ_k(t) = Σ_{τ ≤ t} wrap(2π·k·hop / n_fft + δ_k(τ)) + ψ_k(t)
+
+The advance is a local property of the spectrum (which partial falls into the bin), so a
+shift-equivariant network can predict it; the running sum supplies the clock. Letters: B batch,
+M mel bins, T frames, D channels, F bins.
 """
 
 from __future__ import annotations
@@ -24,6 +42,13 @@ from torch import nn
 
 from tts.audio import AudioConfig
 from tts.vocoder.istft import InverseSTFT
+
+PHASE_MODES = ("absolute", "instantaneous")
+
+
+def wrap_angle(x: torch.Tensor) -> torch.Tensor:
+    """``x`` mapped to [-π, π] (same cosine and sine)."""
+    return x - 2 * math.pi * torch.round(x / (2 * math.pi))
 
 
 class Vocoder(nn.Module):
@@ -48,8 +73,13 @@ class ISTFTGeneratorConfig:
     num_layers: int = 8  #: ConvNeXt blocks
     kernel_size: int = 7  #: depthwise convolution width, frames
     max_magnitude: float = 100.0  #: linear magnitude ceiling; keeps an untrained head from overflowing
+    #: "absolute": the head predicts each frame's phase (Vocos); "instantaneous": it predicts the
+    #: phase advance per frame, integrated over time (see the module docstring)
+    phase: str = "absolute"
 
     def __post_init__(self) -> None:
+        if self.phase not in PHASE_MODES:
+            raise ValueError(f"ISTFTGeneratorConfig.phase must be one of {PHASE_MODES}, got {self.phase!r}")
         if min(self.dim, self.intermediate_dim, self.num_layers) < 1:
             raise ValueError(f"ISTFTGeneratorConfig sizes must be positive: {self}")
         if not self.max_magnitude > 0:
@@ -98,6 +128,16 @@ class ISTFTGenerator(Vocoder):
         self.head = nn.Linear(d, 2 * self.n_bins)
         self.istft = InverseSTFT(audio.n_fft, audio.hop_length, audio.win_length)
         self.log_max_magnitude = math.log(cfg.max_magnitude)
+        self.instantaneous = cfg.phase == "instantaneous"
+        if self.instantaneous:
+            # deviation of each bin's phase advance from its centre frequency; zero at the start, so a
+            # warm start from an "absolute" model begins as a phase vocoder at the bin centres
+            self.advance_head = nn.Linear(d, self.n_bins)
+            nn.init.zeros_(self.advance_head.weight)
+            nn.init.zeros_(self.advance_head.bias)
+            k = torch.arange(self.n_bins, dtype=torch.float64)
+            centre = wrap_angle(2 * math.pi * k * audio.hop_length / audio.n_fft)
+            self.register_buffer("centre_advance", centre.float().view(1, -1, 1), persistent=False)
 
     def log_magnitude_and_phase(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The head's raw outputs, ``(B, M, T) -> 2 × (B, F, T)``: natural-log magnitude (clamped
@@ -108,9 +148,14 @@ class ISTFTGenerator(Vocoder):
             x = block(x)
         with fp32_region(mel.device):
             # the exp and the inverse STFT's sums over 1026 bins need fp32 (bf16 hisses at -48 dB)
-            h = self.head(self.norm_out(x.transpose(1, 2)).float()).transpose(1, 2)  # (B, 2F, T)
+            feats = self.norm_out(x.transpose(1, 2)).float()
+            h = self.head(feats).transpose(1, 2)  # (B, 2F, T)
             # clamping the log (not the exp) bounds the magnitude without an inf·0 gradient
-            return h[:, : self.n_bins].clamp(max=self.log_max_magnitude), h[:, self.n_bins :]
+            log_mag, phase = h[:, : self.n_bins].clamp(max=self.log_max_magnitude), h[:, self.n_bins :]
+            if self.instantaneous:
+                advance = wrap_angle(self.centre_advance + self.advance_head(feats).transpose(1, 2))
+                phase = torch.cumsum(advance, dim=-1) + phase
+            return log_mag, phase
 
     def spectrum(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Predicted STFT real and imaginary parts, ``(B, M, T) -> 2 × (B, F, T)``."""
@@ -118,6 +163,12 @@ class ISTFTGenerator(Vocoder):
         with fp32_region(mel.device):
             mag = torch.exp(log_mag)
             return mag * torch.cos(phase), mag * torch.sin(phase)
+
+    def waveform(self, log_mag: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
+        """Inverse STFT of ``exp(log_mag) · e^{i·phase}``: ``2 × (B, F, T) -> (B, T·hop)``."""
+        with fp32_region(log_mag.device):
+            mag = torch.exp(log_mag)
+            return self.istft(mag * torch.cos(phase), mag * torch.sin(phase))
 
     def forward(self, mel: torch.Tensor, return_spectrum: bool = False):
         """``mel (B, M, T) -> wav (B, T·hop)``; with ``return_spectrum`` the tuple
@@ -128,9 +179,7 @@ class ISTFTGenerator(Vocoder):
             with fp32_region(mel.device):
                 return self.istft(real, imag)
         log_mag, phase = self.log_magnitude_and_phase(mel)
-        with fp32_region(mel.device):
-            mag = torch.exp(log_mag)
-            return self.istft(mag * torch.cos(phase), mag * torch.sin(phase)), log_mag, phase
+        return self.waveform(log_mag, phase), log_mag, phase
 
 
 def fp32_region(device: torch.device) -> contextlib.AbstractContextManager:

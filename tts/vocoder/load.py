@@ -7,6 +7,7 @@ state dict with weight normalisation folded into plain weights (what inference a
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -98,13 +99,26 @@ def warm_start(generator: Vocoder, cfg: VocoderConfig, path: str | Path) -> None
     may differ (fine-tuning on new mels with a new recipe is the point of a warm start).
     """
     file_cfg, tensors, _ = read_vocoder(path)
+    # an "absolute"-phase iSTFT generator may start an "instantaneous" one: same weights, plus a
+    # phase-advance head that starts at zero (the bin centre frequencies)
+    upgrade = (
+        cfg.generator == "istft"
+        and file_cfg.istft.phase == "absolute"
+        and cfg.istft.phase == "instantaneous"
+        and dataclasses.replace(file_cfg.istft, phase=cfg.istft.phase) == cfg.istft
+    )
     for name in ("generator", "istft", "hifigan", "audio"):
-        if getattr(file_cfg, name) != getattr(cfg, name):
+        if getattr(file_cfg, name) != getattr(cfg, name) and not (upgrade and name == "istft"):
             theirs, mine = getattr(file_cfg, name), getattr(cfg, name)
             raise CheckpointError(f"vocoder file {path} has {name} = {theirs!r}, this run has {mine!r}")
     # rebuild plain → load → re-apply weight norm, so g and v are derived from the file's weights
     plain = build_generator(cfg)
     plain.remove_weight_norm()
+    if upgrade:
+        tensors = {
+            **{k: v for k, v in plain.state_dict().items() if k.startswith("advance_head.")},
+            **tensors,
+        }
     _load_plain(plain, tensors, path)
     plain.apply_weight_norm()
     generator.load_state_dict(plain.state_dict(), strict=True)

@@ -94,14 +94,15 @@ def anti_wrap(x: torch.Tensor) -> torch.Tensor:
 
 
 def amplitude_phase_losses(
-    log_mag: torch.Tensor, phase: torch.Tensor, target: torch.Tensor
+    log_mag: torch.Tensor, phase: torch.Tensor, target: torch.Tensor, absolute: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """APNet's amplitude and phase losses against a complex STFT ``target`` in the same framing.
 
     ``log_mag, phase: (B, F, T)`` predicted natural-log magnitude and angle; returns
     ``(amplitude, phase)``: the MSE of log magnitudes and the sum of the mean anti-wrapped
     instantaneous-phase, group-delay (difference along F) and instantaneous-frequency (difference
-    along T) errors.
+    along T) errors. ``absolute=False`` leaves out the instantaneous-phase term, for a phase that is
+    integrated over time from an arbitrary start (its absolute value carries no information).
     """
     target = target.to(torch.complex64)
     true_log_mag = torch.log(target.abs().clamp(min=1e-5))
@@ -111,7 +112,7 @@ def amplitude_phase_losses(
     ip = torch.mean(anti_wrap(err - true_phase))
     gd = torch.mean(anti_wrap(torch.diff(err, dim=1) - torch.diff(true_phase, dim=1)))
     iaf = torch.mean(anti_wrap(torch.diff(err, dim=2) - torch.diff(true_phase, dim=2)))
-    return amplitude, ip + gd + iaf
+    return amplitude, (ip if absolute else 0.0) + gd + iaf
 
 
 class MultiResolutionSTFTLoss(nn.Module):
