@@ -282,6 +282,25 @@ def test_replaced_vae_is_refused(tmp_path: Path, voice_dir: Path) -> None:
         Synthesizer.from_pretrained(folder)
 
 
+def test_a_vae_with_a_fine_tuned_decoder_keeps_its_acoustic_model(tmp_path: Path) -> None:
+    """A VAE file that names the original's hash as its latent space is accepted (decoder-only
+    fine-tuning keeps the encoder, so the acoustic model's latents still fit)."""
+    from tts.checkpoint import load_weights, save_weights
+    from tts.voice import file_sha256
+
+    folder = build_tiny_voice(tmp_path / "v")
+    vae = folder / "vae.safetensors"
+    tensors, config, meta = load_weights(vae, "vae")
+    key = next(k for k in tensors if k.startswith("decoder") and k.endswith("weight"))
+    tensors[key] = tensors[key] * 1.01
+    original = file_sha256(vae)
+    save_weights(vae, tensors, "vae", config, meta)
+    with pytest.raises(CheckpointError, match="another VAE"):
+        Synthesizer.from_pretrained(folder)
+    save_weights(vae, tensors, "vae", config, {**meta, "latent_space_sha256": original})
+    assert Synthesizer.from_pretrained(folder, threads=1).synthesize(SHORT, seed=0).duration > 0
+
+
 def test_corrupt_parts_are_refused(tmp_path: Path, voice_dir: Path) -> None:
     folder = build_tiny_voice(tmp_path / "v")
     data = (folder / "acoustic.safetensors").read_bytes()

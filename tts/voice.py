@@ -280,7 +280,9 @@ def check_compatible(
     if diff:
         raise err(f"acoustic model and VAE {vae_path} use different audio settings: {diff}")
     want = a_meta.get("vae_sha256")
-    if want and file_sha256(vae_path) != want:
+    # a VAE whose decoder was fine-tuned with its encoder frozen keeps the latent space of the file it
+    # started from, and names that file's hash in ``latent_space_sha256``
+    if want and want not in (file_sha256(vae_path), v_meta.get("latent_space_sha256")):
         raise err(f"the acoustic model was trained with another VAE (sha256 {want[:12]}…) than {vae_path}")
 
 
