@@ -270,7 +270,7 @@ def test_full_size_configs_fit_their_stages_and_the_readme() -> None:
     from tts.model import AcousticConfig, AcousticModel
     from tts.text import Tokenizer
     from tts.train.acoustic import AcousticDataConfig
-    from tts.train.loop import TrainConfig
+    from tts.train.config import TrainConfig
     from tts.train.vae import VAEDataConfig
     from tts.train.vocoder import VocoderDataConfig
     from tts.vae.mel_vae import MelVAE, MelVAEConfig

@@ -19,14 +19,9 @@ from torch.utils.data import Dataset
 
 from tts import checkpoint
 from tts.checkpoint import CheckpointError, load_state, load_weights, save_weights
+from tts.train.config import TrainConfig, add_train_arguments, load_stage_config, train_config_from_args
 from tts.train.ema import EMA
-from tts.train.loop import (
-    TrainConfig,
-    add_train_arguments,
-    load_stage_config,
-    train,
-    train_config_from_args,
-)
+from tts.train.loop import train
 from tts.train.schedule import lr_factor
 from tts.train.task import TrainTask
 

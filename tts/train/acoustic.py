@@ -335,7 +335,7 @@ class AcousticTask(TrainTask):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from tts.train.loop import add_train_arguments
+    from tts.train.config import add_train_arguments
 
     parser.add_argument(
         "--data", required=True, metavar="DIR", help="prepared data folder with cached latents"
@@ -350,7 +350,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tts.train.loop import TrainConfig, load_stage_config, train_from_args
+    from tts.train.config import TrainConfig, load_stage_config
+    from tts.train.loop import train_from_args
 
     stage = load_stage_config(args)
     unknown = sorted(set(stage) - set(STAGE_TABLES))

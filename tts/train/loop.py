@@ -9,100 +9,40 @@ autocast on CUDA, DDP under ``torchrun``, validation, logging, atomic checkpoint
     RUN/export.safetensors                                  inference weights via task.export
     RUN/tb/  RUN/train.log  RUN/config.json
 
-CLI helpers (:func:`add_train_arguments`, :func:`train_config_from_args`,
-:func:`load_stage_config`) let every stage expose the same flags.
+The settings (:class:`~tts.train.config.TrainConfig`) and the CLI helpers every stage shares
+live in :mod:`tts.train.config` (re-exported here); building the modules, optimisers and EMAs
+and saving/restoring checkpoints in :mod:`tts.train.state`. :func:`train_from_args` runs
+:func:`train` from those flags.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import math
 import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from tts import checkpoint as ckpt_io
-from tts.checkpoint import CheckpointError
-from tts.config import from_dict, load_toml, override, to_dict
+from tts.config import to_dict
 from tts.train import distributed as D
-from tts.train.ema import EMA
-from tts.train.logger import RunLogger, latest_checkpoint, point_last, prune_checkpoints, write_json
-from tts.train.schedule import LR_DECAYS, build_adamw, hyperparameters, lr_factor, set_lr
+from tts.train.config import (  # re-exported (__all__): older imports name this module
+    TrainConfig,
+    add_train_arguments,
+    load_stage_config,
+    train_config_from_args,
+    train_config_from_dict,
+)
+from tts.train.logger import RunLogger
+from tts.train.schedule import lr_factor, set_lr
+from tts.train.state import build_training_state, restore_checkpoint, save_checkpoint, write_run_config
 from tts.train.task import TrainTask
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Generic optimisation settings; a stage TOML's ``[train]`` table overrides them."""
-
-    max_steps: int = 100_000
-    """Optimiser steps to train for; a resumed run continues up to this count."""
-    batch_size: int = 16
-    """Items per micro-batch per process (ignored when the task supplies a batch sampler)."""
-    lr: float = 2e-4
-    """Peak AdamW learning rate (per-module overrides come from ``task.optimizer_overrides``)."""
-    betas: tuple[float, float] = (0.8, 0.99)
-    """AdamW betas."""
-    weight_decay: float = 0.01
-    """Decoupled weight decay, applied to matrices/kernels only (not biases, gains, embeddings' 1-D)."""
-    warmup_steps: int = 1000
-    """Linear LR warm-up length in steps."""
-    lr_decay: str = "cosine"
-    """Decay after warm-up: ``cosine`` | ``exponential`` | ``constant``."""
-    min_lr_ratio: float = 0.05
-    """Final LR as a fraction of ``lr`` (reached at ``max_steps``)."""
-    grad_clip: float = 1.0
-    """Max global grad norm per module; 0 disables clipping (the norm is still logged)."""
-    grad_accum: int = 1
-    """Micro-batches accumulated per optimiser step (effective batch = this × batch × processes)."""
-    ema_decay: float = 0.999
-    """EMA decay for ``task.ema_modules()`` (ramped up early in training)."""
-    amp: bool = True
-    """bf16 autocast on CUDA; CPU always trains in fp32."""
-    seed: int = 1234
-    """Seed for model init, data order and all RNGs."""
-    num_workers: int = 0
-    """DataLoader worker processes per training process."""
-    log_every: int = 50
-    """Steps between ``train.log``/TensorBoard lines (averaged over the interval)."""
-    val_every: int = 1000
-    """Steps between validations (when the task has a validation set)."""
-    ckpt_every: int = 1000
-    """Steps between checkpoints + exports (one is also written at the end or on a signal)."""
-    keep_checkpoints: int = 2
-    """Newest ``step_*.pt`` files kept besides ``last.pt``; 0 keeps all."""
-    threads: int = 0
-    """``torch.set_num_threads`` per process when > 0 (0 leaves PyTorch's default)."""
-
-    def __post_init__(self) -> None:
-        positive = ("batch_size", "grad_accum", "log_every", "val_every", "ckpt_every")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("max_steps", "warmup_steps", "num_workers", "keep_checkpoints", "threads"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"TrainConfig.{name} must be >= 0, got {getattr(self, name)}")
-        if not self.lr > 0:
-            raise ValueError(f"TrainConfig.lr must be > 0, got {self.lr}")
-        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
-            raise ValueError(f"TrainConfig.betas must be two numbers in [0, 1), got {self.betas}")
-        if self.lr_decay not in LR_DECAYS:
-            raise ValueError(f"TrainConfig.lr_decay must be one of {LR_DECAYS}, got {self.lr_decay!r}")
-        if not 0.0 <= self.min_lr_ratio <= 1.0:
-            raise ValueError(f"TrainConfig.min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
-        if self.weight_decay < 0 or self.grad_clip < 0:
-            raise ValueError("TrainConfig.weight_decay and grad_clip must be >= 0")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"TrainConfig.ema_decay must be in [0, 1), got {self.ema_decay}")
 
 
 class _Runner:
@@ -126,40 +66,6 @@ class _Runner:
         self._old_handlers: dict[int, Any] = {}
 
     # ------------------------------------------------------------------------------ set-up
-    def _build(self, init_from: str | Path | None) -> None:
-        cfg, dev = self.cfg, self.ctx.device
-        D.seed_everything(cfg.seed)  # identical initial weights on every rank
-        raw = self.task.build_modules()
-        if not raw or not all(isinstance(m, nn.Module) for m in raw.values()):
-            raise ValueError(f"{self.task.name}.build_modules() must return a non-empty dict of nn.Module")
-        self.raw = {name: m.to(dev) for name, m in raw.items()}
-        if init_from is not None:
-            self.task.load_pretrained(self.raw, str(init_from))
-        self.params = {n: [p for p in m.parameters() if p.requires_grad] for n, m in self.raw.items()}
-        overrides = self.task.optimizer_overrides()
-        unknown = sorted(set(overrides) - set(self.raw))
-        if unknown:
-            raise ValueError(
-                f"optimizer_overrides() names unknown modules {unknown}; modules: {sorted(self.raw)}"
-            )
-        self.optimizers: dict[str, torch.optim.Optimizer] = {}
-        for name, module in self.raw.items():
-            opt = build_adamw(
-                module,
-                lr=cfg.lr,
-                betas=cfg.betas,
-                weight_decay=cfg.weight_decay,
-                overrides=overrides.get(name, {}),
-            )
-            if opt is not None:
-                self.optimizers[name] = opt
-                module.train()
-        ema_names = tuple(self.task.ema_modules())
-        missing = sorted(set(ema_names) - set(self.raw))
-        if missing:
-            raise ValueError(f"ema_modules() names unknown modules {missing}; modules: {sorted(self.raw)}")
-        self.emas = {name: EMA(self.raw[name], cfg.ema_decay) for name in ema_names}
-
     def _wrap(self) -> None:
         # find_unused_parameters: a task attribute (bool, or a collection of module names) for
         # modules whose forward leaves some parameters out of the loss graph
@@ -185,7 +91,10 @@ class _Runner:
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
         self._amp = cfg.amp and ctx.device.type == "cuda" and torch.cuda.is_bf16_supported()
-        self._build(None if resume else init_from)
+        D.seed_everything(cfg.seed)  # identical initial weights on every rank
+        self.raw, self.params, self.optimizers, self.emas = build_training_state(
+            self.task, cfg, ctx.device, init_from=None if resume else init_from
+        )
         state, rng = self._restore() if resume else (None, None)
         self._resumed = state is not None
         self._wrap()
@@ -194,7 +103,11 @@ class _Runner:
             epoch=state["epoch"] if state else 0, position=state["position"] if state else 0,
         )  # fmt: skip
         self.log = RunLogger(self.run_dir, enabled=ctx.is_main, start_step=self.step, max_steps=cfg.max_steps)
-        self._write_config(init_from)
+        if ctx.is_main:
+            write_run_config(
+                self.run_dir, task=self.task, cfg=cfg, world_size=ctx.world_size, device=ctx.device,
+                step=self.step, resumed=self._resumed, init_from=init_from,
+            )  # fmt: skip
         n_params = {n: sum(p.numel() for p in m.parameters()) for n, m in self.raw.items()}
         self.log.info(
             f"{self.task.name}: device {ctx.device}, {torch.get_num_threads()} threads/process, world size "
@@ -414,24 +327,11 @@ class _Runner:
         """Checkpoint + export on rank 0 (every rank's RNG state included); all ranks wait."""
         rng = D.all_gather_object(self.ctx, D.capture_rng(self.ctx.device))
         if self.ctx.is_main:
-            state = {
-                "task": self.task.name,
-                "step": self.step,
-                "epoch": self.stream.epoch,
-                "position": self.stream.position,
-                "world_size": self.ctx.world_size,
-                "modules": {n: m.state_dict() for n, m in self.raw.items()},
-                "ema": {n: e.state_dict() for n, e in self.emas.items()},
-                "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
-                # the LR is a pure function of the step (tts.train.schedule); kept for inspection
-                "schedulers": {n: {"lr": o.param_groups[0]["lr"]} for n, o in self.optimizers.items()},
-                "rng": rng,
-                "train_config": to_dict(self.cfg),
-                "metadata": self.task.metadata(),
-            }
-            path = ckpt_io.save_state(self.ckpt_dir / f"step_{self.step:08d}.pt", state)
-            point_last(path)
-            prune_checkpoints(self.ckpt_dir, self.cfg.keep_checkpoints)
+            path = save_checkpoint(
+                self.ckpt_dir, task=self.task, cfg=self.cfg, step=self.step, epoch=self.stream.epoch,
+                position=self.stream.position, world_size=self.ctx.world_size, modules=self.raw,
+                emas=self.emas, optimizers=self.optimizers, rng=rng,
+            )  # fmt: skip
             self.task.export(self._inference_modules(), str(self.run_dir / "export.safetensors"), self.step)
             self.log.info(f"step {self.step}: saved checkpoints/{path.name} and export.safetensors")
             self.log.flush()
@@ -440,53 +340,13 @@ class _Runner:
 
     def _restore(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """Load weights/EMA/optimisers/step from the newest checkpoint; returns it and this rank's RNG."""
-        path = latest_checkpoint(self.ckpt_dir)
-        if path is None:
-            raise CheckpointError(
-                f"--resume: no checkpoint in {self.ckpt_dir}; check --run-dir or start without --resume"
-            )
-        self._resume_path = path
-        state = ckpt_io.load_state(path, map_location="cpu")  # load_state_dict moves tensors to the device
-        if state.get("task") != self.task.name:
-            raise CheckpointError(f"{path} was written by task {state.get('task')!r}, not {self.task.name!r}")
-        for kind, targets in (("modules", self.raw), ("optimizers", self.optimizers)):
-            saved = state.get(kind, {})
-            if set(saved) != set(targets):
-                raise CheckpointError(
-                    f"{path}: {kind} {sorted(saved)} do not match this task's {sorted(targets)}"
-                )
-        try:
-            for name, module in self.raw.items():
-                module.load_state_dict(state["modules"][name])
-            for name, ema in self.emas.items():
-                if name in state.get("ema", {}):
-                    ema.load_state_dict(state["ema"][name])
-                else:  # EMA newly enabled for this module: start it from the weights
-                    self.emas[name] = EMA(self.raw[name], self.cfg.ema_decay)
-            for name, opt in self.optimizers.items():
-                configured = hyperparameters(opt)
-                opt.load_state_dict(state["optimizers"][name])
-                for group, hp in zip(opt.param_groups, configured):
-                    group.update(hp)  # the current config's LR/decay win over the saved ones
-        except (RuntimeError, ValueError, KeyError) as e:
-            raise CheckpointError(f"{path} does not fit the model built from the current config: {e}") from e
+        self._resume_path, state = restore_checkpoint(
+            self.ckpt_dir, task=self.task, cfg=self.cfg, modules=self.raw, emas=self.emas,
+            optimizers=self.optimizers,
+        )  # fmt: skip
         self.step = int(state["step"])
         rngs = state.get("rng") or []
         return state, (rngs[self.ctx.rank] if len(rngs) == self.ctx.world_size else None)
-
-    def _write_config(self, init_from: str | Path | None) -> None:
-        if self.ctx.is_main:
-            info = {
-                "task": self.task.name,
-                "train": to_dict(self.cfg),
-                "metadata": self.task.metadata(),
-                "world_size": self.ctx.world_size,
-                "device": str(self.ctx.device),
-                "resumed_at_step": self.step if self._resumed else None,
-                "init_from": str(init_from) if init_from and not self._resumed else None,
-                "torch": torch.__version__,
-            }
-            write_json(self.run_dir / "config.json", info)
 
     # ------------------------------------------------------------------------------ signals
     def _install_signal_handlers(self) -> None:
@@ -545,60 +405,10 @@ def train(
 # ------------------------------------------------------------------------------------------ CLI
 
 
-def add_train_arguments(parser: argparse.ArgumentParser, *, default_run_dir: str | None = None) -> None:
-    """The training flags every stage shares (CLI flags win over the TOML ``[train]`` table)."""
-    g = parser.add_argument_group("training")
-    g.add_argument(
-        "--run-dir",
-        required=default_run_dir is None,
-        default=default_run_dir,
-        help="run folder: checkpoints, train.log, tb/, export.safetensors"
-        + (f" (default {default_run_dir})" if default_run_dir else ""),
-    )
-    g.add_argument(
-        "--config",
-        metavar="TOML",
-        help="recipe file: [train] overrides the training settings, [model]/[data] configure the stage",
-    )
-    g.add_argument("--resume", action="store_true", help="continue exactly from RUN/checkpoints/last.pt")
-    g.add_argument("--init-from", metavar="WEIGHTS", help="warm start from inference weights (.safetensors)")
-    g.add_argument("--max-steps", type=int, help="optimiser steps to train for")
-    g.add_argument("--device", help="cpu, cuda, cuda:1 … (default: the local GPU if any, else cpu)")
-    g.add_argument("--threads", type=int, help="torch threads per process (0 = PyTorch default)")
-    g.add_argument("--batch-size", type=int, help="items per micro-batch per process")
-    g.add_argument("--log-every", type=int, help="steps between log lines")
-    g.add_argument("--val-every", type=int, help="steps between validations")
-    g.add_argument("--ckpt-every", type=int, help="steps between checkpoints")
-
-
-_FLAG_FIELDS = ("max_steps", "threads", "batch_size", "log_every", "val_every", "ckpt_every")
-
-
-def load_stage_config(args: argparse.Namespace) -> dict[str, Any]:
-    """The whole ``--config`` TOML as a dict (``{}`` without one); stages read ``[model]``/``[data]``."""
-    path = getattr(args, "config", None)
-    return load_toml(path) if path else {}
-
-
-def train_config_from_args(args: argparse.Namespace, base: TrainConfig) -> TrainConfig:
-    """``base`` ← TOML ``[train]`` table ← explicit CLI flags (unknown TOML keys are an error)."""
-    table = load_stage_config(args).get("train", {})
-    if not isinstance(table, dict):
-        raise ValueError(f"{args.config}: [train] must be a table")
-    cfg = override(base, table)
-    flags = {name: getattr(args, name) for name in _FLAG_FIELDS if getattr(args, name, None) is not None}
-    return dataclasses.replace(cfg, **flags) if flags else cfg
-
-
 def train_from_args(task: TrainTask, args: argparse.Namespace, base: TrainConfig) -> dict[str, float]:
     """:func:`train` with everything taken from :func:`add_train_arguments` flags."""
     cfg = train_config_from_args(args, base)
     return train(task, cfg, args.run_dir, resume=args.resume, init_from=args.init_from, device=args.device)
-
-
-def train_config_from_dict(d: dict[str, Any] | None) -> TrainConfig:
-    """Rebuild a :class:`TrainConfig` saved in a checkpoint or ``config.json``."""
-    return from_dict(TrainConfig, d)
 
 
 __all__ = [

@@ -225,7 +225,7 @@ class VAETask(TrainTask):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from tts.train.loop import add_train_arguments
+    from tts.train.config import add_train_arguments
 
     parser.add_argument(
         "--data", required=True, metavar="DIR", help="prepared data folder (tts-train prepare)"
@@ -238,7 +238,8 @@ DEFAULT_TRAIN = {"max_steps": 20_000, "lr": 3e-4, "betas": (0.9, 0.99), "warmup_
 
 
 def run(args: argparse.Namespace) -> int:
-    from tts.train.loop import TrainConfig, load_stage_config, train_from_args
+    from tts.train.config import TrainConfig, load_stage_config
+    from tts.train.loop import train_from_args
 
     stage = load_stage_config(args)
     unknown = sorted(set(stage) - set(STAGE_TABLES))
