@@ -1,7 +1,7 @@
 """Configuration: frozen dataclasses, (de)serialised to plain dicts and overridden from TOML files.
 
 Each stage defines its own frozen dataclass next to the code that uses it (``MelVAEConfig`` in
-``tts/vae/mel_vae.py``, ``TrainConfig`` in ``tts/train/loop.py`` …). This module only holds the
+``tts/vae/mel_vae.py``, ``TrainConfig`` in ``tts/train/config.py`` …). This module only holds the
 generic machinery so every config behaves the same way:
 
 - ``to_dict(cfg)``  -> nested plain dict (JSON/TOML-safe), stored in every checkpoint;
