@@ -238,3 +238,39 @@ def test_cli_trains_then_caches_latents_incrementally(prepared_data_dir: Path, t
         check_latent_cache(data, other)
     assert cache_latents(data, other)["encoded"] == len(rows)
     assert json.loads((data / "latents" / "info.json").read_text())["latent_scale"] == 2.0
+
+
+def test_decoder_only_fine_tuning_keeps_the_latent_space(prepared_data_dir: Path, tmp_path: Path) -> None:
+    """``--decoder-only``: the encoder (so every latent) is bit-identical after training, the decoder
+    moved, the latent scale is the original's and the export names the original file's hash."""
+    from tts.cli.train import main
+    from tts.voice import file_sha256
+
+    cfg = tmp_path / "vae.toml"
+    cfg.write_text(
+        "[model]\nhidden_channels = 16\nencoder_blocks = 1\ndecoder_blocks = 1\nlatent_channels = 3\n"
+        "[data]\nsegment_frames = 24\nscale_utterances = 4\n"
+        "[train]\nbatch_size = 2\nwarmup_steps = 1\nlog_every = 2\nval_every = 100\nckpt_every = 100\n"
+        "lr = 3e-3\n"
+    )
+    common = ["vae", "--data", str(prepared_data_dir), "--config", str(cfg), "--max-steps", "4"]
+    assert main([*common, "--run-dir", str(tmp_path / "a")]) == 0
+    first = tmp_path / "a" / "export.safetensors"
+    with pytest.raises(ValueError, match="--init-from"):
+        main([*common, "--run-dir", str(tmp_path / "x"), "--decoder-only"])
+    assert main([*common, "--run-dir", str(tmp_path / "b"), "--init-from", str(first), "--decoder-only"]) == 0
+    second = tmp_path / "b" / "export.safetensors"
+    (t1, _, m1), (t2, _, m2) = load_weights(first), load_weights(second)
+    encoder = [k for k in t1 if k.startswith("encoder.")]
+    decoder = [k for k in t1 if k.startswith("decoder.")]
+    assert encoder and decoder
+    assert all(torch.equal(t1[k], t2[k]) for k in encoder)
+    assert any(not torch.equal(t1[k], t2[k]) for k in decoder)
+    assert m2["latent_scale"] == m1["latent_scale"]
+    assert m2["latent_space_sha256"] == file_sha256(first)
+    # a second decoder-only round keeps naming the first file's latent space
+    assert (
+        main([*common, "--run-dir", str(tmp_path / "c"), "--init-from", str(second), "--decoder-only"]) == 0
+    )
+    _, _, m3 = load_weights(tmp_path / "c" / "export.safetensors")
+    assert m3["latent_space_sha256"] == file_sha256(first)

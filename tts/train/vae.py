@@ -6,6 +6,12 @@ mel frames (the conv stacks see a few dozen frames, so crops lose nothing and gi
 many utterances); on GPU, or with ``segment_frames = 0``, on whole utterances bucketed by frames.
 The exported file holds the EMA weights, the mel statistics and ``latent_scale``, recomputed at
 every export from ``scale_utterances`` training utterances so it always matches the weights.
+
+``--decoder-only`` (with ``--init-from VAE``) fine-tunes the decoder of a trained VAE with its
+encoder frozen: the latents — and so the cached latents and every acoustic model trained on them —
+stay valid. The export keeps the file's ``latent_scale`` and records the latent space it decodes as
+``latent_space_sha256`` (the original file's hash), which the voice loader accepts in place of the
+VAE hash an acoustic model recorded.
 """
 
 from __future__ import annotations
@@ -73,10 +79,21 @@ class VAETask(TrainTask):
         data_dir: str | Path,
         model_cfg: MelVAEConfig | None = None,
         data_cfg: VAEDataConfig | None = None,
+        decoder_only_from: str | Path | None = None,
     ) -> None:
         from tts.data.manifest import load_manifest
 
         self.data_dir = Path(data_dir)
+        #: decoder-only fine-tuning: (latent_scale, latent_space_sha256) of the VAE it starts from
+        self.frozen_latents: tuple[float, str] | None = None
+        if decoder_only_from is not None:
+            from tts.voice import file_sha256
+
+            _, _, meta = load_weights(decoder_only_from, "vae")
+            if "latent_scale" not in meta:
+                raise CheckpointError(f"{decoder_only_from}: no latent_scale in its metadata")
+            space = meta.get("latent_space_sha256") or file_sha256(decoder_only_from)
+            self.frozen_latents = (float(meta["latent_scale"]), str(space))
         self.model_cfg = model_cfg or MelVAEConfig()
         self.data_cfg = data_cfg or VAEDataConfig()
         self.manifest = load_manifest(self.data_dir)
@@ -139,6 +156,8 @@ class VAETask(TrainTask):
     def build_modules(self) -> dict[str, nn.Module]:
         vae = MelVAE(self.model_cfg)
         vae.set_mel_stats(self.manifest.mel_mean, self.manifest.mel_std)
+        if self.frozen_latents is not None:
+            vae.encoder.requires_grad_(False)  # AdamW, clipping and DDP skip parameters without grads
         return {"vae": vae}
 
     def ema_modules(self) -> tuple[str, ...]:
@@ -201,8 +220,12 @@ class VAETask(TrainTask):
 
     def export(self, modules: dict[str, nn.Module], path: str, step: int) -> None:
         vae = _unwrap(modules["vae"])
-        scale = vae.estimate_latent_scale(self._scale_batches())
-        meta = {"step": step, "audio": to_dict(self.manifest.audio), "latent_scale": scale}
+        meta: dict[str, Any] = {"step": step, "audio": to_dict(self.manifest.audio)}
+        if self.frozen_latents is not None:
+            scale, meta["latent_space_sha256"] = self.frozen_latents
+        else:
+            scale = vae.estimate_latent_scale(self._scale_batches())
+        meta["latent_scale"] = scale
         save_weights(path, vae_tensors(vae, latent_scale=scale), "vae", to_dict(vae.cfg), meta)
 
     def load_pretrained(self, modules: dict[str, nn.Module], path: str) -> None:
@@ -231,6 +254,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data", required=True, metavar="DIR", help="prepared data folder (tts-train prepare)"
     )
     add_train_arguments(parser)
+    parser.add_argument(
+        "--decoder-only",
+        action="store_true",
+        help="fine-tune only the decoder of the --init-from VAE (encoder frozen: latents stay valid)",
+    )
 
 
 #: Stage defaults under the recipe's ``[train]`` table (plain AdamW betas suit an auto-encoder).
@@ -245,8 +273,13 @@ def run(args: argparse.Namespace) -> int:
     unknown = sorted(set(stage) - set(STAGE_TABLES))
     if unknown:
         raise ValueError(f"{args.config}: unknown table(s) {unknown}; a VAE recipe has {list(STAGE_TABLES)}")
+    if args.decoder_only and not args.init_from:
+        raise ValueError("--decoder-only fine-tunes a trained VAE: give it with --init-from VAE.safetensors")
     task = VAETask(
-        args.data, override(MelVAEConfig(), stage.get("model")), override(VAEDataConfig(), stage.get("data"))
+        args.data,
+        override(MelVAEConfig(), stage.get("model")),
+        override(VAEDataConfig(), stage.get("data")),
+        decoder_only_from=args.init_from if args.decoder_only else None,
     )
     metrics = train_from_args(task, args, override(TrainConfig(), DEFAULT_TRAIN))
     shown = ", ".join(f"{k} {v:.4g}" for k, v in sorted(metrics.items()) if k.startswith(("val/", "step")))
