@@ -356,6 +356,8 @@ class Synthesizer:
         vocoding only where the vocoder's receptive field exceeds the context.
         """
         n, hop, X = mel.shape[-1], self.voice.audio.hop_length, self.context_frames
+        if self._vocoder_restarts_phase():
+            chunked = False  # correct audio first: whole sentences, first audio comes later
         if not chunked or n <= self.chunk_frames + X:
             with self._inference():
                 yield self._vocode(mel, [n])[0]
@@ -377,6 +379,13 @@ class Synthesizer:
             carry, seg = (seg[-hop:], seg[:-hop]) if e < n else (None, seg)
             yield seg
             s, size = e, min(2 * size, 8 * self.chunk_frames)
+
+    def _vocoder_restarts_phase(self) -> bool:
+        """A phase-integrating vocoder whose phase cannot be carried between windows (ONNX export)."""
+        from tts.vocoder.generators import ISTFTGenerator
+
+        voc = self.voice.vocoder
+        return bool(getattr(voc, "integrates_phase", False)) and not isinstance(voc, ISTFTGenerator)
 
     def _vocode_window(
         self, window: torch.Tensor, s: int, e: int, anchor: torch.Tensor | None

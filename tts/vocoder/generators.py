@@ -56,6 +56,9 @@ class Vocoder(nn.Module):
     ``audio`` settings, and weight-norm folding for inference (a no-op where there is none)."""
 
     audio: AudioConfig
+    #: the output phase is integrated over time (``phase = "instantaneous"``): vocoding a signal in
+    #: independent windows would restart the integral at every window
+    integrates_phase: bool = False
 
     def remove_weight_norm(self) -> None:
         """Fold weight normalisation into plain weights (inference, export)."""
@@ -128,7 +131,7 @@ class ISTFTGenerator(Vocoder):
         self.head = nn.Linear(d, 2 * self.n_bins)
         self.istft = InverseSTFT(audio.n_fft, audio.hop_length, audio.win_length)
         self.log_max_magnitude = math.log(cfg.max_magnitude)
-        self.instantaneous = cfg.phase == "instantaneous"
+        self.instantaneous = self.integrates_phase = cfg.phase == "instantaneous"
         if self.instantaneous:
             # deviation of each bin's phase advance from its centre frequency; zero at the start, so a
             # warm start from an "absolute" model begins as a phase vocoder at the bin centres

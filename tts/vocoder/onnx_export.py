@@ -90,6 +90,7 @@ class OnnxVocoder(Vocoder):
         meta = self.session.get_modelmeta().custom_metadata_map
         cfg = json.loads(meta[METADATA_KEY]) if METADATA_KEY in meta else {}
         self.audio = from_dict(AudioConfig, cfg.get("audio"))
+        self.integrates_phase = (cfg.get("istft") or {}).get("phase") == "instantaneous"
         self.path = Path(path)
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
