@@ -339,3 +339,24 @@ def test_shipped_default_voice_speaks(monkeypatch: pytest.MonkeyPatch) -> None:
     audio = synth.synthesize("Hello world.", seed=0)
     assert 0.3 < audio.duration < 5.0
     assert np.isfinite(audio.samples).all() and np.abs(audio.samples).max() > 0.01
+
+
+def test_voice_json_duration_rounding_sets_the_default(tmp_path: Path) -> None:
+    """``duration_rounding = "round"`` in voice.json: no duration rounds up, so speech is never
+    longer than with the model's "ceil", and the per-token frame counts differ by at most one."""
+    from tts.encoder.duration import ROUNDING
+    from tts.voice import DURATION_ROUNDING, VoiceConfig
+
+    assert DURATION_ROUNDING == ROUNDING
+    ceil = Synthesizer.from_pretrained(build_tiny_voice(tmp_path / "c"), threads=1)
+    rnd = Synthesizer.from_pretrained(
+        build_tiny_voice(tmp_path / "r", voice_json={"duration_rounding": "round"}), threads=1
+    )
+    assert ceil.voice.config.duration_rounding == "ceil" and rnd.voice.config.duration_rounding == "round"
+    a, b = ceil.synthesize(LONG, seed=0), rnd.synthesize(LONG, seed=0)
+    frames_a = np.round(a.durations * SR / HOP).astype(int)
+    frames_b = np.round(b.durations * SR / HOP).astype(int)
+    assert b.duration < a.duration
+    assert ((frames_a - frames_b) >= 0).all() and ((frames_a - frames_b) <= 2).all()
+    with pytest.raises(ValueError, match="duration_rounding"):
+        VoiceConfig(duration_rounding="floor")

@@ -176,6 +176,7 @@ class AcousticModel(nn.Module):
         guidance: float = 0.0,
         generator: torch.Generator | None = None,
         durations: torch.Tensor | None = None,
+        rounding: str | None = None,
     ) -> dict[str, torch.Tensor]:
         """Latents for token sequences.
 
@@ -183,7 +184,8 @@ class AcousticModel(nn.Module):
         -> ``latents`` (B, C, T) (zero past each length), ``latent_lengths`` (B,), ``durations`` (B, N).
         ``steps``/``temperature``/``sampler`` default to the config; ``length_scale`` > 1 is slower
         speech; ``guidance`` is the classifier-free guidance weight (0 = off); ``generator`` seeds
-        the starting noise; ``durations`` (B, N) replaces the predicted ones (e.g. ground truth).
+        the starting noise; ``durations`` (B, N) replaces the predicted ones (e.g. ground truth);
+        ``rounding`` ("ceil" | "round") turns predicted durations into frames (default: the config's).
         """
         self._check_tokens(tokens, token_lengths)
         steps = self.cfg.steps if steps is None else steps
@@ -196,7 +198,8 @@ class AcousticModel(nn.Module):
         h, mu, x_mask = self.encoder(tokens, token_lengths, g)
         if durations is None:
             logw = self.duration(h, x_mask, g)
-            durations = durations_from_log(logw, x_mask, length_scale, self.cfg.duration.rounding)
+            rounding = self.cfg.duration.rounding if rounding is None else rounding
+            durations = durations_from_log(logw, x_mask, length_scale, rounding)
         elif durations.shape != tokens.shape:
             raise ValueError(f"durations must have shape {tuple(tokens.shape)}, got {tuple(durations.shape)}")
         else:

@@ -326,6 +326,7 @@ class Synthesizer:
             sampler=opts.sampler,
             guidance=opts.guidance,
             generator=gen,
+            rounding=opts.duration_rounding,
         )
         latents, latent_lengths = out["latents"], out["latent_lengths"]
         mel, mel_lengths = self.voice.vae.decode(latents, latent_lengths)

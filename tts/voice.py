@@ -25,6 +25,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+#: ways to turn predicted durations into frames (``tts.encoder.duration.ROUNDING``; kept here so
+#: reading a voice.json does not import torch)
+DURATION_ROUNDING = ("ceil", "round")
+
 if TYPE_CHECKING:
     from torch import nn
 
@@ -66,6 +70,8 @@ class VoiceConfig:
     sampler: str | None = None  #: default ODE sampler: euler | heun | dpmpp2m (None: the model's)
     guidance: float = 0.0  #: default classifier-free guidance weight (0 = off)
     sentence_pause: float = 0.25  #: seconds of silence between sentences of a long text
+    #: frames from predicted durations: "ceil" or "round" (None: the model's); see docs/acoustic.md
+    duration_rounding: str | None = None
 
     def __post_init__(self) -> None:
         if self.steps is not None and self.steps < 1:
@@ -76,6 +82,10 @@ class VoiceConfig:
             raise ValueError(f"unknown sampler {self.sampler!r}; choose from {', '.join(SAMPLERS)}")
         if self.guidance < 0 or self.sentence_pause < 0:
             raise ValueError("guidance and sentence_pause must be >= 0")
+        if self.duration_rounding not in (None, *DURATION_ROUNDING):
+            raise ValueError(
+                f"duration_rounding must be one of {DURATION_ROUNDING}, got {self.duration_rounding!r}"
+            )
 
     def save(self, path: str | Path) -> Path:
         """Write as JSON (``VOICE/voice.json``)."""
@@ -156,6 +166,7 @@ class SynthesisOptions:
     length_scale: float
     sampler: str
     guidance: float
+    duration_rounding: str = "ceil"
 
     def __post_init__(self) -> None:
         if self.steps < 1:
@@ -215,6 +226,7 @@ class LoadedVoice:
             length_scale=float(length_scale),
             sampler=str(c.sampler if sampler is None else sampler),
             guidance=float(c.guidance if guidance is None else guidance),
+            duration_rounding=str(c.duration_rounding),
         )
 
 
@@ -353,6 +365,7 @@ def load_voice(
         steps=model_cfg.steps if cfg.steps is None else cfg.steps,
         temperature=model_cfg.temperature if cfg.temperature is None else cfg.temperature,
         sampler=model_cfg.sampler if cfg.sampler is None else cfg.sampler,
+        duration_rounding=cfg.duration_rounding or model_cfg.duration.rounding,
     )
     return LoadedVoice(
         folder=folder,
@@ -412,9 +425,21 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--vocoder", default=None)
     a.add_argument("--name", default=None)
     a.add_argument("--speaker", default=None, help="default speaker")
-    a.add_argument("--steps", type=int, default=None)
+    a.add_argument("--steps", type=int, default=None, help="default ODE steps")
+    a.add_argument("--temperature", type=float, default=None, help="default noise temperature")
+    a.add_argument("--language", default="en-us", help="espeak-ng language (default: %(default)s)")
+    a.add_argument(
+        "--duration-rounding", choices=DURATION_ROUNDING, default=None, help="default: the model's"
+    )
     args = parser.parse_args(argv)
-    cfg = VoiceConfig(name=args.name or Path(args.out).name, speaker=args.speaker, steps=args.steps)
+    cfg = VoiceConfig(
+        name=args.name or Path(args.out).name,
+        language=args.language,
+        speaker=args.speaker,
+        steps=args.steps,
+        temperature=args.temperature,
+        duration_rounding=args.duration_rounding,
+    )
     folder = assemble_voice(args.out, args.acoustic, args.vae, args.vocoder, cfg)
     print(f"voice folder ready: {folder}")
     return 0
