@@ -62,9 +62,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         columns[_label(voc)] = summarize([r for s in args.speakers for r in rows[voc][s]])
     table = markdown_table(columns)
     ovrl = pooled_teacher["dnsmos_ovrl"]
-    table += "| OVRL ratio to the original | 1.00 | " + " | ".join(
-        f"{columns[_label(v)]['dnsmos_ovrl'] / ovrl:.2f}" for v in args.vocoder
-    ) + " |\n"
+    table += (
+        "| OVRL ratio to the original | 1.00 | "
+        + " | ".join(f"{columns[_label(v)]['dnsmos_ovrl'] / ovrl:.2f}" for v in args.vocoder)
+        + " |\n"
+    )
     lines = ["| speaker | original WER % / OVRL | " + " | ".join(_label(v) for v in args.vocoder) + " |"]
     lines.append("|---|---|" + "---|" * len(args.vocoder))
     per_speaker: dict[str, dict[str, Any]] = {}
