@@ -402,7 +402,7 @@ class Synthesizer:
         from tts.vocoder.generators import ISTFTGenerator
 
         voc = self.voice.vocoder
-        if not (isinstance(voc, ISTFTGenerator) and voc.instantaneous):
+        if not (isinstance(voc, ISTFTGenerator) and voc.integrates_phase):
             return self._vocode(window, [window.shape[-1]])[0], None
         log_mag, phase = voc.log_magnitude_and_phase(window)
         if anchor is not None and s > 0:

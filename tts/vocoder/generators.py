@@ -131,8 +131,8 @@ class ISTFTGenerator(Vocoder):
         self.head = nn.Linear(d, 2 * self.n_bins)
         self.istft = InverseSTFT(audio.n_fft, audio.hop_length, audio.win_length)
         self.log_max_magnitude = math.log(cfg.max_magnitude)
-        self.instantaneous = self.integrates_phase = cfg.phase == "instantaneous"
-        if self.instantaneous:
+        self.integrates_phase = cfg.phase == "instantaneous"
+        if self.integrates_phase:
             # deviation of each bin's phase advance from its centre frequency; zero at the start, so a
             # warm start from an "absolute" model begins as a phase vocoder at the bin centres
             self.advance_head = nn.Linear(d, self.n_bins)
@@ -155,23 +155,27 @@ class ISTFTGenerator(Vocoder):
             h = self.head(feats).transpose(1, 2)  # (B, 2F, T)
             # clamping the log (not the exp) bounds the magnitude without an inf·0 gradient
             log_mag, phase = h[:, : self.n_bins].clamp(max=self.log_max_magnitude), h[:, self.n_bins :]
-            if self.instantaneous:
+            if self.integrates_phase:
                 advance = wrap_angle(self.centre_advance + self.advance_head(feats).transpose(1, 2))
                 phase = torch.cumsum(advance, dim=-1) + phase
             return log_mag, phase
 
-    def spectrum(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Predicted STFT real and imaginary parts, ``(B, M, T) -> 2 × (B, F, T)``."""
-        log_mag, phase = self.log_magnitude_and_phase(mel)
-        with fp32_region(mel.device):
+    @staticmethod
+    def _real_imag(log_mag: torch.Tensor, phase: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``exp(log_mag) · e^{i·phase}`` as real and imaginary parts (fp32)."""
+        with fp32_region(log_mag.device):
             mag = torch.exp(log_mag)
             return mag * torch.cos(phase), mag * torch.sin(phase)
 
+    def spectrum(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Predicted STFT real and imaginary parts, ``(B, M, T) -> 2 × (B, F, T)``."""
+        return self._real_imag(*self.log_magnitude_and_phase(mel))
+
     def waveform(self, log_mag: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
         """Inverse STFT of ``exp(log_mag) · e^{i·phase}``: ``2 × (B, F, T) -> (B, T·hop)``."""
+        real, imag = self._real_imag(log_mag, phase)
         with fp32_region(log_mag.device):
-            mag = torch.exp(log_mag)
-            return self.istft(mag * torch.cos(phase), mag * torch.sin(phase))
+            return self.istft(real, imag)
 
     def forward(self, mel: torch.Tensor, return_spectrum: bool = False):
         """``mel (B, M, T) -> wav (B, T·hop)``; with ``return_spectrum`` the tuple

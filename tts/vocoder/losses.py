@@ -109,10 +109,11 @@ def amplitude_phase_losses(
     true_phase = torch.angle(target)
     amplitude = torch.mean((log_mag.float() - true_log_mag) ** 2)
     err = phase.float()
-    ip = torch.mean(anti_wrap(err - true_phase))
     gd = torch.mean(anti_wrap(torch.diff(err, dim=1) - torch.diff(true_phase, dim=1)))
     iaf = torch.mean(anti_wrap(torch.diff(err, dim=2) - torch.diff(true_phase, dim=2)))
-    return amplitude, (ip if absolute else 0.0) + gd + iaf
+    if absolute:  # the instantaneous-phase term
+        return amplitude, torch.mean(anti_wrap(err - true_phase)) + gd + iaf
+    return amplitude, gd + iaf
 
 
 class MultiResolutionSTFTLoss(nn.Module):
