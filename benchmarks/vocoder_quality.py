@@ -44,7 +44,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             utts = []
             for spk in args.speakers:
                 out = work / f"vocoder{i}" / spk
-                utts.append(copy_synthesis(args.heldout / spk, out, voc, args.n, threads=args.threads))
+                utts.append(
+                    copy_synthesis(args.heldout / spk, out, voc, args.n, args.threads, args.precision)
+                )
             opts = ScoreOptions(asr=True, dnsmos=True, distance=True, jobs=args.jobs, threads=1)
             flat = score_utterances([u for group in utts for u in group], opts)
             rows[voc], k = {}, 0
@@ -111,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=15, help="sentences per speaker (default: %(default)s)")
     p.add_argument(
         "--vocoder", action="append", required=True, help="griffin-lim or a vocoder file; repeat to compare"
+    )
+    p.add_argument(
+        "--precision", choices=("fp32", "bf16", "auto"), default="fp32", help="tts.precision (default: fp32)"
     )
     p.add_argument("--jobs", type=int, default=2, help="scoring processes (default: %(default)s)")
     p.add_argument("--threads", type=int, default=1, help="torch threads while vocoding (default: 1)")

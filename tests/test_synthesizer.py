@@ -28,7 +28,7 @@ def voice_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def synth(voice_dir: Path) -> Synthesizer:
-    return Synthesizer.from_pretrained(voice_dir, threads=1)
+    return Synthesizer.from_pretrained(voice_dir, threads=1, precision="fp32")
 
 
 def test_synthesize_shapes_alignment_and_metadata(synth: Synthesizer) -> None:
@@ -252,8 +252,8 @@ def test_onnx_vocoder_matches_pytorch(tmp_path: Path) -> None:
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     folder = build_tiny_voice(tmp_path / "v", onnx=True)
-    eager = Synthesizer.from_pretrained(folder).synthesize(SHORT, seed=0)
-    synth = Synthesizer.from_pretrained(folder, vocoder="onnx")
+    eager = Synthesizer.from_pretrained(folder, precision="fp32").synthesize(SHORT, seed=0)
+    synth = Synthesizer.from_pretrained(folder, vocoder="onnx", precision="fp32")
     assert synth.voice.vocoder_name.endswith("vocoder.onnx")
     got = synth.synthesize(SHORT, seed=0)
     assert np.abs(got.samples - eager.samples).max() < 1e-4
@@ -268,9 +268,9 @@ def test_onnx_phase_integrating_vocoder_streams_whole_sentences(tmp_path: Path) 
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     folder = build_tiny_voice(tmp_path / "v", onnx=True, vocoder_phase="instantaneous")
-    synth = Synthesizer.from_pretrained(folder, vocoder="onnx")
+    synth = Synthesizer.from_pretrained(folder, vocoder="onnx", precision="fp32")
     assert synth.voice.vocoder.integrates_phase
-    eager = Synthesizer.from_pretrained(folder).synthesize(LONG, seed=5)
+    eager = Synthesizer.from_pretrained(folder, precision="fp32").synthesize(LONG, seed=5)
     chunks = list(synth.stream(LONG, seed=5))
     assert len(chunks) == 1
     assert np.abs(Audio.concatenate(chunks).samples - eager.samples).max() < 1e-3  # the ONNX tolerance
@@ -360,3 +360,22 @@ def test_voice_json_duration_rounding_sets_the_default(tmp_path: Path) -> None:
     assert ((frames_a - frames_b) >= 0).all() and ((frames_a - frames_b) <= 2).all()
     with pytest.raises(ValueError, match="duration_rounding"):
         VoiceConfig(duration_rounding="floor")
+
+
+def test_bf16_precision_stays_close_to_fp32(voice_dir: Path) -> None:
+    fp32 = Synthesizer.from_pretrained(voice_dir, threads=1, precision="fp32")
+    bf16 = Synthesizer.from_pretrained(voice_dir, threads=1, precision="bf16")
+    assert (fp32.voice.precision, bf16.voice.precision) == ("fp32", "bf16")
+    a, b = fp32.synthesize(SHORT, seed=0), bf16.synthesize(SHORT, seed=0)
+    assert len(a.samples) == len(b.samples)
+    np.testing.assert_array_equal(a.durations, b.durations)  # the acoustic model is not touched
+    # the waveform moves a little, its spectrum hardly: compare log-magnitude STFTs
+    spec = [
+        np.log(
+            np.abs(np.fft.rfft(x.samples[: len(x.samples) // 1024 * 1024].reshape(-1, 1024), axis=1)) + 1e-3
+        )
+        for x in (a, b)
+    ]
+    assert np.abs(spec[0] - spec[1]).mean() < 0.1
+    with pytest.raises(ValueError, match="precision"):
+        Synthesizer.from_pretrained(voice_dir, precision="fp8")

@@ -14,9 +14,12 @@ Two kinds of file:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,32 @@ FORMAT_VERSION = 1
 
 class CheckpointError(ValueError):
     """A checkpoint is missing, corrupt, of the wrong kind, or incompatible."""
+
+
+_INIT_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def no_default_init() -> Iterator[None]:
+    """Build modules without their default random initialisation, for weights about to be loaded.
+
+    ``Linear``, convolutions, ``Embedding`` and ``LayerNorm`` skip ``reset_parameters`` inside the
+    block (their tensors are left uninitialised), which is most of the time a model spends in
+    ``__init__`` on a CPU. Only for modules whose every parameter is then overwritten by a strict
+    ``load_state_dict``; the patch is process-wide while the block runs (serialised by a lock).
+    """
+    from torch import nn
+
+    classes = (nn.Linear, nn.modules.conv._ConvNd, nn.Embedding, nn.LayerNorm)
+    with _INIT_LOCK:
+        saved = [(c, c.__dict__["reset_parameters"]) for c in classes]
+        try:
+            for c in classes:
+                c.reset_parameters = lambda self: None  # type: ignore[method-assign]
+            yield
+        finally:
+            for c, fn in saved:
+                c.reset_parameters = fn  # type: ignore[method-assign]
 
 
 def default_file_mode() -> int:

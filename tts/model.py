@@ -220,7 +220,7 @@ def load_acoustic(
     ``meta`` holds ``tokenizer`` (the symbol table), ``speakers``, ``add_blank``, ``audio``,
     ``vae_sha256`` and the training ``step``. Raises ``CheckpointError`` for a wrong or broken file.
     """
-    from tts.checkpoint import CheckpointError, load_weights
+    from tts.checkpoint import CheckpointError, load_weights, no_default_init
     from tts.config import from_dict
 
     tensors, config, meta = load_weights(path, "acoustic", device=device)
@@ -228,9 +228,10 @@ def load_acoustic(
         cfg = from_dict(AcousticConfig, config)
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{path}: acoustic config does not fit this version: {e}") from e
-    model = AcousticModel(cfg)
+    with no_default_init():  # every parameter is loaded next
+        model = AcousticModel(cfg)
     try:
-        model.load_state_dict(tensors)
+        model.load_state_dict(tensors, assign=True)
     except RuntimeError as e:
         raise CheckpointError(f"{path}: weights do not match the stored config: {e}") from e
     return model.to(device).eval(), meta

@@ -43,6 +43,7 @@ VAE_FILE = "vae.safetensors"
 VOCODER_FILE = "vocoder.safetensors"
 ONNX_VOCODER_FILE = "vocoder.onnx"
 VOICE_FILE = "voice.json"
+PRECISIONS = ("auto", "fp32", "bf16")  #: tts.precision.PRECISIONS, without importing torch
 SAMPLERS = ("euler", "heun", "dpmpp2m")  #: names of tts.diffusion.samplers.SAMPLERS, without importing torch
 
 
@@ -195,6 +196,7 @@ class LoadedVoice:
     speakers: list[str]
     add_blank: bool
     audio: AudioConfig
+    precision: str = "fp32"  #: "fp32" or "bf16" (:mod:`tts.precision`)
 
     def speaker_id(self, speaker: str | int | None = None) -> int:
         """Index of a speaker given by name or index (``None``: the voice's default)."""
@@ -310,13 +312,20 @@ def file_sha256(path: str | Path) -> str:
 
 
 def load_voice(
-    path: str | Path | None = None, device: str = "cpu", vocoder: str | Path | None = None
+    path: str | Path | None = None,
+    device: str = "cpu",
+    vocoder: str | Path | None = None,
+    precision: str | None = "auto",
 ) -> LoadedVoice:
     """Load and cross-check the acoustic model, VAE and vocoder of a voice folder.
 
     ``vocoder``: ``None``/``"default"`` (the folder's ``vocoder.safetensors``, else Griffin-Lim with
     a warning), ``"griffin-lim"``, ``"onnx"`` (the folder's ``vocoder.onnx``) or a vocoder file path.
+    ``precision``: ``"fp32"``, ``"bf16"`` (the VAE's and vocoder's pointwise layers multiply in bf16,
+    :mod:`tts.precision`) or ``"auto"`` (bf16 on a CPU with AMX, else fp32).
     """
+    if precision not in PRECISIONS and precision is not None:
+        raise ValueError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
     folder, acoustic_path = resolve_voice_dir(path)  # cheap checks first, heavy imports after
     cfg = load_voice_config(folder)
     vae_path = folder / VAE_FILE
@@ -359,6 +368,13 @@ def load_voice(
     speakers = [str(s) for s in meta.get("speakers", [])]
     if cfg.speaker is not None and cfg.speaker not in speakers:
         raise err(f"{folder / VOICE_FILE}: default speaker {cfg.speaker!r} is not one of {speakers}")
+    from tts.precision import resolve_precision
+
+    precision = resolve_precision(precision, device)
+    if precision == "bf16":
+        vae.bf16_matmuls()
+        if hasattr(voc, "bf16_matmuls"):
+            voc.bf16_matmuls()
     model_cfg = acoustic.cfg  # voice.json settings left out fall back to the model's own defaults
     cfg = replace(
         cfg,
@@ -378,6 +394,7 @@ def load_voice(
         speakers=speakers,
         add_blank=bool(meta.get("add_blank", False)),
         audio=audio,
+        precision=precision,
     )
 
 

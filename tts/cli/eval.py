@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--steps", type=_positive, default=None)
     v.add_argument("--temperature", type=float, default=None)
     v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto", help="tts.precision")
     v.add_argument("--synth-threads", type=_positive, default=2, help="torch threads for synthesis")
     _common(v)
 
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("src", type=Path, help="folder with metadata.csv + wavs/")
     c.add_argument("out", type=Path)
     c.add_argument("--vocoder", default="griffin-lim")
+    c.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto", help="tts.precision")
     c.add_argument("--score", action="store_true", help="then score the copies against the sources")
     _common(c)
 
@@ -87,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--repeats", type=_positive, default=3)
     s.add_argument("--stream", action="store_true", help="time Synthesizer.stream (first chunk latency)")
     s.add_argument("--vocoder", default=None)
+    s.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto", help="tts.precision")
     s.add_argument("--json", type=Path, default=None)
     return p
 
@@ -148,11 +151,11 @@ def cmd_dir(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_synth(voice: str, vocoder: str | None, threads: int):
+def _load_synth(voice: str, vocoder: str | None, threads: int, precision: str = "auto"):
     from tts import Synthesizer
 
     return Synthesizer.from_pretrained(
-        None if voice == "default" else voice, vocoder=vocoder, threads=threads
+        None if voice == "default" else voice, vocoder=vocoder, threads=threads, precision=precision
     )
 
 
@@ -161,7 +164,7 @@ def cmd_voice(args: argparse.Namespace) -> int:
     from tts.eval.voice import compare, heldout_utterances, score_with_cache, synthesize_to
 
     teacher_utts = heldout_utterances(args.heldout, args.limit)
-    synth = _load_synth(args.voice, args.vocoder, args.synth_threads)
+    synth = _load_synth(args.voice, args.vocoder, args.synth_threads, args.precision)
     name = "default" if args.voice == "default" else Path(args.voice).name
     out = args.out or Path("runs/eval") / f"{name}-{args.speaker or 'voice'}"
 
@@ -193,7 +196,7 @@ def cmd_copysynth(args: argparse.Namespace) -> int:
     from tts.eval.score import markdown_table, score_utterances, summarize
     from tts.eval.voice import copy_synthesis
 
-    utts = copy_synthesis(args.src, args.out, args.vocoder, args.limit, args.threads)
+    utts = copy_synthesis(args.src, args.out, args.vocoder, args.limit, args.threads, args.precision)
     print(f"wrote {len(utts)} files to {args.out / 'wavs'}")
     if args.score:
         rows = score_utterances(utts, _options(args))
@@ -210,7 +213,7 @@ def cmd_speed(args: argparse.Namespace) -> int:
     texts = list(SPEED_TEXTS)
     if args.texts:
         texts = [ln.strip() for ln in args.texts.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    synth = _load_synth(args.voice, args.vocoder, args.threads)
+    synth = _load_synth(args.voice, args.vocoder, args.threads, args.precision)
     fn = synth.stream if args.stream else synth.synthesize
     res = measure_speed(lambda t: fn(t, speaker=args.speaker, seed=0), texts, args.threads, args.repeats)
     res.update(voice=args.voice, stream=args.stream)

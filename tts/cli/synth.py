@@ -65,7 +65,7 @@ def _float_at_least(low: float, strict: bool) -> Callable[[str], float]:
 
 def build_parser() -> argparse.ArgumentParser:
     from tts import __version__
-    from tts.voice import SAMPLERS  # torch-free
+    from tts.voice import PRECISIONS, SAMPLERS  # torch-free
 
     p = _Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("text", nargs="?", help='text to speak; "-" or omitted with piped stdin: read stdin')
@@ -102,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     r = p.add_argument_group("runtime")
     r.add_argument("--device", default="cpu", help="torch device (default cpu)")
     r.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: torch's choice)")
+    r.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="bf16 matrix multiplies in VAE and vocoder; auto = bf16 on CPUs with AMX (default: auto)",
+    )
     r.add_argument("--batch-size", type=_positive_int, default=8, help="sentences per batch with --file")
     r.add_argument("-v", "--verbose", action="store_true", help="print load and synthesis details")
     r.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
@@ -205,7 +211,12 @@ def load_synthesizer(args: argparse.Namespace) -> Synthesizer:
     limit = {"max_chars": None} if args.raw else {}  # streaming holds one sentence at a time
     try:
         return Synthesizer.from_pretrained(
-            args.voice, device=args.device, vocoder=args.vocoder, threads=args.threads, **limit
+            args.voice,
+            device=args.device,
+            vocoder=args.vocoder,
+            threads=args.threads,
+            precision=args.precision,
+            **limit,
         )
     except FileNotFoundError as e:  # no voice installed / folder missing
         raise UsageError(str(e)) from e
@@ -268,10 +279,11 @@ def run(args: argparse.Namespace, log: logging.Logger) -> int:
     t0 = time.perf_counter()
     synth = load_synthesizer(args)
     log.info(
-        "loaded voice %s (%s, vocoder %s) in %.2f s",
+        "loaded voice %s (%s, vocoder %s, %s) in %.2f s",
         synth.voice.config.name,
         synth.voice.folder,
         synth.voice.vocoder_name,
+        synth.voice.precision,
         time.perf_counter() - t0,
     )
     if args.list_speakers:

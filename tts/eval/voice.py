@@ -91,9 +91,15 @@ def synthesize_to(
 
 
 def copy_synthesis(
-    src: Path, out_dir: Path, vocoder: str = "griffin-lim", limit: int | None = None, threads: int = 1
+    src: Path,
+    out_dir: Path,
+    vocoder: str = "griffin-lim",
+    limit: int | None = None,
+    threads: int = 1,
+    precision: str = "fp32",
 ) -> list[Utterance]:
-    """Re-synthesise each wav of ``src`` from its 80-bin log-mel with ``vocoder``.
+    """Re-synthesise each wav of ``src`` from its 80-bin log-mel with ``vocoder``
+    (``precision``: see :mod:`tts.precision`).
 
     Writes ``out_dir/wavs/ID.wav`` + ``out_dir/metadata.csv``; returns utterances whose reference is
     the source file. ``vocoder``: ``"griffin-lim"`` or a vocoder file (see ``tts.vocoder.load_vocoder``).
@@ -107,7 +113,11 @@ def copy_synthesis(
     torch.set_num_threads(threads)
     cfg = AudioConfig()
     mel_fn = MelSpectrogram(cfg)
+    from tts.precision import resolve_precision
+
     voc = load_vocoder(vocoder, "cpu")
+    if resolve_precision(precision) == "bf16" and hasattr(voc, "bf16_matmuls"):
+        voc.bf16_matmuls()
     rows = read_metadata(src / "metadata.csv")[:limit]
     (out_dir / "wavs").mkdir(parents=True, exist_ok=True)
     out = []

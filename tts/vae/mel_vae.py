@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tts.checkpoint import CheckpointError, load_weights
+from tts.checkpoint import CheckpointError, load_weights, no_default_init
 
 Tensors2 = tuple[torch.Tensor, torch.Tensor]
 Tensors3 = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
@@ -197,6 +197,13 @@ class MelVAE(nn.Module):
         self.register_buffer("mel_mean", torch.zeros(self.cfg.n_mels))
         self.register_buffer("mel_std", torch.ones(self.cfg.n_mels))
         self.register_buffer("latent_scale", torch.tensor(1.0))
+
+    def bf16_matmuls(self) -> int:
+        """Run the ConvNeXt blocks' pointwise layers in bf16 (inference only, :mod:`tts.precision`);
+        returns how many layers changed."""
+        from tts.precision import linears_to_bf16
+
+        return linears_to_bf16(self.encoder) + linears_to_bf16(self.decoder)
 
     # -- normalisation ------------------------------------------------------------------------
 
@@ -382,9 +389,10 @@ def load_vae(path: str | Path, device: str | torch.device = "cpu", *, audio: Any
             raise CheckpointError(
                 f"{path} was trained on mels with other audio settings: {meta['audio']} vs {to_dict(audio)}"
             )
-    vae = MelVAE(config_from_file(config, path))
+    with no_default_init():  # every parameter is loaded next
+        vae = MelVAE(config_from_file(config, path))
     try:
-        vae.load_state_dict(tensors)
+        vae.load_state_dict(tensors, assign=True)
     except RuntimeError as e:
         raise CheckpointError(f"{path}: weights do not fit the stored MelVAE config: {e}") from e
     if not (torch.isfinite(vae.latent_scale) and vae.latent_scale > 0):

@@ -66,6 +66,11 @@ class Vocoder(nn.Module):
     def apply_weight_norm(self) -> None:
         """Re-parametrise with weight normalisation (training)."""
 
+    def bf16_matmuls(self) -> int:
+        """Run the big matrix multiplies in bf16 (inference only, :mod:`tts.precision`); returns how
+        many layers changed (0: nothing here profits)."""
+        return 0
+
 
 @dataclass(frozen=True)
 class ISTFTGeneratorConfig:
@@ -141,6 +146,13 @@ class ISTFTGenerator(Vocoder):
             k = torch.arange(self.n_bins, dtype=torch.float64)
             centre = wrap_angle(2 * math.pi * k * audio.hop_length / audio.n_fft)
             self.register_buffer("centre_advance", centre.float().view(1, -1, 1), persistent=False)
+
+    def bf16_matmuls(self) -> int:
+        """The ConvNeXt blocks' pointwise layers only: the head, the phase integral and the inverse
+        STFT stay fp32 (phase errors accumulate along the running sum)."""
+        from tts.precision import linears_to_bf16
+
+        return linears_to_bf16(self.blocks)
 
     def log_magnitude_and_phase(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The head's raw outputs, ``(B, M, T) -> 2 × (B, F, T)``: natural-log magnitude (clamped

@@ -15,7 +15,7 @@ import torch
 from torch.nn.utils import parametrize
 
 from tts.audio import AudioConfig
-from tts.checkpoint import CheckpointError, load_weights, save_weights
+from tts.checkpoint import CheckpointError, load_weights, no_default_init, save_weights
 from tts.config import from_dict, to_dict
 from tts.vocoder.config import VocoderConfig, build_generator
 from tts.vocoder.generators import Vocoder
@@ -60,9 +60,11 @@ def read_vocoder(path: str | Path) -> tuple[VocoderConfig, dict[str, torch.Tenso
     return cfg, tensors, meta
 
 
-def _load_plain(generator: Vocoder, tensors: dict[str, torch.Tensor], path: str | Path) -> None:
+def _load_plain(
+    generator: Vocoder, tensors: dict[str, torch.Tensor], path: str | Path, assign: bool = False
+) -> None:
     try:
-        generator.load_state_dict(tensors, strict=True)
+        generator.load_state_dict(tensors, strict=True, assign=assign)
     except RuntimeError as e:  # missing/unexpected keys or shape mismatches
         raise CheckpointError(f"vocoder file {path} does not match its own config: {e}") from e
 
@@ -86,9 +88,10 @@ def load_vocoder(
 
         return OnnxVocoder(spec)
     cfg, tensors, _ = read_vocoder(spec)
-    generator = build_generator(cfg)
+    with no_default_init():  # every parameter is loaded next
+        generator = build_generator(cfg)
     generator.remove_weight_norm()
-    _load_plain(generator, tensors, spec)
+    _load_plain(generator, tensors, spec, assign=True)
     return generator.to(device).eval()
 
 

@@ -1,0 +1,81 @@
+"""Inference precision: bf16 matrix multiplies on CPUs that have matrix units for them.
+
+Most of a synthesis call is spent in the pointwise (``Linear``) layers of the ConvNeXt blocks of
+the vocoder and of the VAE decoder (measured: ~65 % of the vocoder's time on the 2-core machine).
+On a CPU with Intel AMX (``amx_bf16``: Sapphire Rapids and later) oneDNN multiplies bf16 matrices
+with fp32 accumulation several times faster than fp32 ones (measured 8× for the vocoder's
+384×1152 layers on 2000 frames). :class:`BF16Linear` does only that multiply in bf16: its input
+is rounded to bf16, the product comes back as fp32, the bias is added in fp32, and everything
+around it (norms, GELU, residual sums, the vocoder's magnitude/phase head, the phase integral and
+the inverse STFT) stays fp32. The rounding error of one layer is about 2⁻⁹ relative; its effect on
+the audio is measured in ``docs/benchmarks.md``.
+
+``precision="auto"`` (the default of :func:`tts.voice.load_voice`) picks ``"bf16"`` only on a CPU
+with AMX and ``"fp32"`` everywhere else, because without the matrix units bf16 is emulated and
+slower than fp32. Training never uses this module.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def bf16_matmul_fast(device: str | torch.device = "cpu") -> bool:
+    """True when bf16 matrix multiplies are native on ``device``: a CPU with AMX tiles."""
+    if torch.device(device).type != "cpu":
+        return False
+    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)  # private in torch 2.x: guarded
+    try:
+        return bool(probe()) if probe is not None else False
+    except Exception:  # noqa: BLE001 - a failing capability probe means "not supported"
+        return False
+
+
+def resolve_precision(precision: str | None, device: str | torch.device = "cpu") -> str:
+    """``"auto"``/``None`` → ``"bf16"`` where :func:`bf16_matmul_fast`, else ``"fp32"``."""
+    precision = precision or "auto"
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
+    if precision == "auto":
+        return "bf16" if bf16_matmul_fast(device) else "fp32"
+    return precision
+
+
+class BF16Linear(nn.Module):
+    """Inference stand-in for an ``nn.Linear``: bf16 × bf16 product (fp32 accumulate), fp32 in and out.
+
+    ``forward(x: (..., in)) -> (..., out)`` in ``x``'s dtype; the bias is added in fp32.
+    """
+
+    def __init__(self, linear: nn.Linear) -> None:
+        super().__init__()
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+        self.register_buffer("weight", linear.weight.detach().to(torch.bfloat16), persistent=False)
+        bias = linear.bias.detach().float() if linear.bias is not None else None
+        self.register_buffer("bias", bias, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.linear(x.to(torch.bfloat16), self.weight).to(x.dtype)
+        return y + self.bias if self.bias is not None else y
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        )
+
+
+def linears_to_bf16(module: nn.Module) -> int:
+    """Replace every ``nn.Linear`` under ``module`` by a :class:`BF16Linear` (in place, for
+    inference only: the replacements hold no parameters). Returns how many were replaced."""
+    count = 0
+    for name, child in list(module.named_children()):
+        if isinstance(child, nn.Linear):
+            setattr(module, name, BF16Linear(child))
+            count += 1
+        else:
+            count += linears_to_bf16(child)
+    return count
