@@ -53,7 +53,8 @@ def synthesize_all(args: argparse.Namespace, work: Path) -> tuple[dict, dict, di
     from tts import Synthesizer
     from tts.eval.voice import heldout_utterances, synthesize_to
 
-    synth = Synthesizer.from_pretrained(args.voice, threads=args.threads)
+    synth = Synthesizer.from_pretrained(args.voice, threads=args.threads, precision=args.precision)
+    print(f"voice {args.voice}: {synth.voice.precision} matrix multiplies", flush=True)
     missing = [s for s in args.speakers if s not in synth.speakers]
     if missing:
         raise ValueError(f"voice {args.voice} has no speaker {missing}; it has {synth.speakers}")
@@ -248,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jobs", type=int, default=2, help="scoring processes")
     p.add_argument("--threads", type=int, default=2, help="torch threads for synthesis")
+    p.add_argument(
+        "--precision", choices=("auto", "fp32", "bf16"), default="auto", help="tts.precision (default: auto)"
+    )
     p.add_argument("--out", type=Path, default=None, help="keep our wavs here (default: a temporary folder)")
     p.add_argument("--plot", type=Path, default=None, help="write a PNG here")
     p.add_argument("--json", type=Path, default=None)

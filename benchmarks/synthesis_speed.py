@@ -102,13 +102,13 @@ def tts_synth_command() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "tts.cli.synth"]
 
 
-def cold_start(voice: str, threads: int, runs: int = 3) -> dict[str, Any]:
+def cold_start(voice: str, threads: int, precision: str = "auto", runs: int = 3) -> dict[str, Any]:
     """Wall seconds of ``tts-synth SENTENCE --voice VOICE -o X.wav`` in a new process, median of ``runs``."""
     times = []
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "cold.wav"
         cmd = tts_synth_command() + [SENTENCE, "--voice", voice, "-o", str(out), "--seed", "0"]
-        cmd += ["--threads", str(threads), "-q"]
+        cmd += ["--threads", str(threads), "--precision", precision, "-q"]
         for _ in range(runs):
             out.unlink(missing_ok=True)
             t0 = time.perf_counter()
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     warn_if_busy(facts["load_avg_start"][0], "at the start")
 
     with PeakMemory() as load_mem:
-        synth = Synthesizer.from_pretrained(args.voice, threads=args.threads)
+        synth = Synthesizer.from_pretrained(args.voice, threads=args.threads, precision=args.precision)
     v = synth.voice
     params = {
         "acoustic": count_params(v.acoustic),
@@ -152,13 +152,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         f"voice {args.voice} (acoustic.safetensors {ident['acoustic_sha256']}, {ident['acoustic_mtime']}): "
         f"default steps {default_steps}, sampler {v.config.sampler}, "
         f"temperature {v.config.temperature}, speaker {args.speaker or v.config.speaker}, "
-        f"vocoder {Path(v.vocoder_name).name} | params (M): acoustic {params['acoustic'] / 1e6:.2f}, "
+        f"vocoder {Path(v.vocoder_name).name}, precision {v.precision} | params (M): acoustic {params['acoustic'] / 1e6:.2f}, "
         f"VAE {params['vae'] / 1e6:.2f}, vocoder {params['vocoder'] / 1e6:.2f}, "
         f"total {params['total'] / 1e6:.2f}",
         flush=True,
     )
     texts = {"sentence": SENTENCE, "paragraph": PARAGRAPH}
-    speed = {"threads": args.threads, "repeats": args.repeats, "warmup": 1}
+    speed = {"threads": args.threads, "repeats": args.repeats, "warmup": 1, "precision": v.precision}
 
     def measure(fn: Any, text: str) -> dict[str, Any]:
         return measure_speed(fn, [text], threads=args.threads, repeats=args.repeats, warmup=1)
@@ -245,7 +245,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     cold = None
     if not args.no_cold_start:
-        cold = cold_start(args.voice, args.threads)
+        cold = cold_start(args.voice, args.threads, args.precision)
         print(
             f"\ncold start: tts-synth to a written wav, one short sentence: {cold['median_s']:.2f} s "
             f"(median of 3: {', '.join(f'{t:.2f}' for t in cold['runs_s'])})",
@@ -285,8 +285,8 @@ def markdown(res: dict[str, Any]) -> str:
     lines = [
         f"Voice `{res['voice']}` (acoustic {ident['acoustic_sha256']}, {ident['acoustic_mtime']}), "
         f"measured {m['date']}; {m['cpu']}, {m['cores']} cores, torch {m['torch']}, "
-        f"{res['settings']['threads']} threads, median of {res['settings']['repeats']}, "
-        f"load average at start {load}.",
+        f"{res['settings']['threads']} threads, {res['settings'].get('precision', 'fp32')} matrix "
+        f"multiplies, median of {res['settings']['repeats']}, load average at start {load}.",
         "",
         "| text | audio (s) | " + " | ".join(f"{s} steps" for s in _steps(res)) + " |",
         "|---|---|" + "---|" * len(_steps(res)),
@@ -353,6 +353,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--voice", required=True, help="voice folder (acoustic.safetensors, vae.safetensors, ...)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument(
+        "--precision", choices=("auto", "fp32", "bf16"), default="auto", help="tts.precision (default: auto)"
+    )
     p.add_argument("--steps", type=_steps_list, default=list(STEPS), help="step counts besides the default")
     p.add_argument("--speaker", default=None, help="default: the voice's")
     p.add_argument("--no-cold-start", action="store_true", help="skip the tts-synth subprocess runs")
