@@ -152,7 +152,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         f"voice {args.voice} (acoustic.safetensors {ident['acoustic_sha256']}, {ident['acoustic_mtime']}): "
         f"default steps {default_steps}, sampler {v.config.sampler}, "
         f"temperature {v.config.temperature}, speaker {args.speaker or v.config.speaker}, "
-        f"vocoder {Path(v.vocoder_name).name}, precision {v.precision} | params (M): acoustic {params['acoustic'] / 1e6:.2f}, "
+        f"vocoder {Path(v.vocoder_name).name}, precision {v.precision} | "
+        f"params (M): acoustic {params['acoustic'] / 1e6:.2f}, "
         f"VAE {params['vae'] / 1e6:.2f}, vocoder {params['vocoder'] / 1e6:.2f}, "
         f"total {params['total'] / 1e6:.2f}",
         flush=True,
