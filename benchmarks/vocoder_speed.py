@@ -1,7 +1,7 @@
 """Vocoder speed: parameters and real-time factor (RTF = compute time / audio duration) on the CPU.
 
     OMP_NUM_THREADS=2 python benchmarks/vocoder_speed.py --threads 2 --seconds 5
-    python benchmarks/vocoder_speed.py --generators istft hifigan_v1 --onnx --train-step
+    python benchmarks/vocoder_speed.py --generators istft hifigan_v1 --onnx --bf16 --train-step
 
 Random weights (speed does not depend on them); weight norm folded, eval mode, no_grad — what
 inference runs. Each number is the best of ``--repeats`` timed runs after one warm-up run: on a
@@ -78,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--layers", type=int, default=None, help="override the iSTFT generator's block count")
     parser.add_argument("--onnx", action="store_true", help="also time onnxruntime on the exported graph")
+    parser.add_argument(
+        "--bf16", action="store_true", help="also time bf16 matrix multiplies (tts.precision; AMX CPUs)"
+    )
     parser.add_argument("--train-step", action="store_true", help="also time training steps")
     parser.add_argument("--batch", type=int, default=8, help="training batch for --train-step")
     parser.add_argument("--config", default=None, help="vocoder TOML whose [model] table to use")
@@ -113,6 +116,14 @@ def main(argv: list[str] | None = None) -> int:
         line = (
             f"{kind:<11} {sizes:<20} params {params / 1e6:6.2f} M   RTF {t / audio_s:.4f} ({t * 1e3:.0f} ms)"
         )
+        if args.bf16:
+            import copy
+
+            fast = copy.deepcopy(gen)
+            if fast.bf16_matmuls():
+                with torch.inference_mode():
+                    t_bf16 = _best_time(lambda g=fast, x=mel: g(x), args.repeats)
+                line += f"   bf16 matmuls RTF {t_bf16 / audio_s:.4f}"
         if args.onnx:
             from tts.vocoder.onnx_export import OnnxVocoder, export_onnx
 

@@ -379,3 +379,8 @@ def test_bf16_precision_stays_close_to_fp32(voice_dir: Path) -> None:
     assert np.abs(spec[0] - spec[1]).mean() < 0.1
     with pytest.raises(ValueError, match="precision"):
         Synthesizer.from_pretrained(voice_dir, precision="fp8")
+
+
+def test_stream_context_defaults_to_the_vocoders_receptive_field(synth: Synthesizer) -> None:
+    assert synth.context_frames == synth.voice.vocoder.context_frames
+    assert Synthesizer(synth.voice, context_frames=5).context_frames == 5

@@ -348,3 +348,28 @@ def test_absolute_phase_vocoder_warm_starts_an_instantaneous_one(tmp_path: Path)
         warm_start(
             build_generator(TINY_ISTFT), TINY_ISTFT, save_vocoder(tmp_path / "i.safetensors", fresh, TINY_IF)
         )
+
+
+def test_istft_context_frames_cover_the_receptive_field() -> None:
+    """Vocoding a window with ``context_frames`` of mel on each side gives the whole-mel samples of
+    the window's own frames (what streaming relies on); one frame less of context does not."""
+    from tts.audio import AudioConfig
+    from tts.vocoder.generators import ISTFTGenerator, ISTFTGeneratorConfig
+
+    torch.manual_seed(0)
+    cfg = ISTFTGeneratorConfig(dim=16, intermediate_dim=32, num_layers=3, kernel_size=5)
+    voc = ISTFTGenerator(cfg, AudioConfig()).eval()
+    for p in voc.parameters():  # random weights everywhere, so every tap matters
+        torch.nn.init.normal_(p, std=0.3)
+    assert voc.context_frames == (3 + 1) * 2 + 1024 // 512 + 1
+    hop, mel = voc.audio.hop_length, torch.randn(1, 80, 80) - 4
+    s, e = 30, 50
+    with torch.inference_mode():
+        whole = voc(mel)[0, s * hop : e * hop]
+
+        def window(x: int) -> torch.Tensor:
+            out = voc(mel[..., s - x : e + x])[0]
+            return out[x * hop : (x + e - s) * hop]
+
+        assert torch.allclose(window(voc.context_frames), whole, atol=1e-5)
+        assert not torch.allclose(window(voc.context_frames - 4), whole, atol=1e-5)

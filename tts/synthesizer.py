@@ -35,6 +35,8 @@ import torch
 
 from tts.voice import LoadedVoice, SynthesisOptions, load_voice
 
+#: streaming context (mel frames on each side of a vocoder window) for vocoders that do not say
+DEFAULT_CONTEXT_FRAMES = 32
 PAUSE = "<pause>"  #: token label of the silence between sentences in ``Audio.tokens``
 
 
@@ -107,14 +109,18 @@ class Synthesizer:
         *,
         max_chars: int | None = 20_000,
         chunk_frames: int = 64,
-        context_frames: int = 16,
+        context_frames: int | None = None,
     ) -> None:
+        if context_frames is None:  # enough for windowed vocoding to equal one-shot vocoding
+            context_frames = int(getattr(voice.vocoder, "context_frames", DEFAULT_CONTEXT_FRAMES))
         if chunk_frames < 1 or context_frames < 1:
             raise ValueError("chunk_frames and context_frames must be >= 1")
         self.voice = voice
         self.max_chars = max_chars  #: longest accepted text (characters); None = no limit
         self.chunk_frames = chunk_frames  #: mel frames of the first streaming window (later ones grow)
-        self.context_frames = context_frames  #: extra frames on each side of a window (then cropped)
+        #: extra frames on each side of a window (then cropped); default: the vocoder's receptive
+        #: field (``Vocoder.context_frames``), so streamed audio equals one-shot audio
+        self.context_frames = context_frames
         self._lock = threading.RLock()
         self._device = next(voice.acoustic.parameters()).device
 

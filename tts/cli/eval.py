@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--vocoder", default=None, help="override the voice's vocoder (griffin-lim, onnx, FILE)")
     v.add_argument("--steps", type=_positive, default=None)
     v.add_argument("--temperature", type=float, default=None)
+    v.add_argument("--guidance", type=float, default=None, help="classifier-free guidance (voice default)")
+    v.add_argument("--length-scale", type=float, default=1.0, help="> 1 is slower speech")
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto", help="tts.precision")
     v.add_argument("--synth-threads", type=_positive, default=2, help="torch threads for synthesis")
@@ -170,7 +172,13 @@ def cmd_voice(args: argparse.Namespace) -> int:
 
     def speak(text: str):
         return synth.synthesize(
-            text, speaker=args.speaker, steps=args.steps, temperature=args.temperature, seed=args.seed
+            text,
+            speaker=args.speaker,
+            steps=args.steps,
+            temperature=args.temperature,
+            guidance=args.guidance,
+            length_scale=args.length_scale,
+            seed=args.seed,
         )
 
     ours_utts = synthesize_to(speak, teacher_utts, out)

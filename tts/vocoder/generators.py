@@ -59,6 +59,9 @@ class Vocoder(nn.Module):
     #: the output phase is integrated over time (``phase = "instantaneous"``): vocoding a signal in
     #: independent windows would restart the integral at every window
     integrates_phase: bool = False
+    #: mel frames of context on each side that make vocoding a window of a mel equal to vocoding
+    #: the whole mel (the receptive field's half-width; a safe bound where it is not computed)
+    context_frames: int = 32
 
     def remove_weight_norm(self) -> None:
         """Fold weight normalisation into plain weights (inference, export)."""
@@ -137,6 +140,7 @@ class ISTFTGenerator(Vocoder):
         self.istft = InverseSTFT(audio.n_fft, audio.hop_length, audio.win_length)
         self.log_max_magnitude = math.log(cfg.max_magnitude)
         self.integrates_phase = cfg.phase == "instantaneous"
+        self.context_frames = istft_context_frames(cfg.num_layers, cfg.kernel_size, audio)
         if self.integrates_phase:
             # deviation of each bin's phase advance from its centre frequency; zero at the start, so a
             # warm start from an "absolute" model begins as a phase vocoder at the bin centres
@@ -199,6 +203,13 @@ class ISTFTGenerator(Vocoder):
                 return self.istft(real, imag)
         log_mag, phase = self.log_magnitude_and_phase(mel)
         return self.waveform(log_mag, phase), log_mag, phase
+
+
+def istft_context_frames(num_layers: int, kernel_size: int, audio: AudioConfig) -> int:
+    """Receptive-field half-width in frames of an iSTFT generator's samples: each kernel-k conv (the
+    input conv and one per block) sees k // 2 frames to each side, and the overlap-add of the
+    inverse STFT mixes each sample with the frames whose n_fft-long windows cover it."""
+    return (num_layers + 1) * (kernel_size // 2) + -(-audio.n_fft // (2 * audio.hop_length)) + 1
 
 
 def fp32_region(device: torch.device) -> contextlib.AbstractContextManager:

@@ -90,7 +90,13 @@ class OnnxVocoder(Vocoder):
         meta = self.session.get_modelmeta().custom_metadata_map
         cfg = json.loads(meta[METADATA_KEY]) if METADATA_KEY in meta else {}
         self.audio = from_dict(AudioConfig, cfg.get("audio"))
-        self.integrates_phase = (cfg.get("istft") or {}).get("phase") == "instantaneous"
+        istft = cfg.get("istft") or {}
+        self.integrates_phase = istft.get("phase") == "instantaneous"
+        if cfg.get("generator") == "istft":  # receptive field, as ISTFTGenerator.context_frames
+            from tts.vocoder.generators import istft_context_frames
+
+            layers, kernel = istft.get("num_layers", 8), istft.get("kernel_size", 7)
+            self.context_frames = istft_context_frames(layers, kernel, self.audio)
         self.path = Path(path)
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
