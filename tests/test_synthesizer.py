@@ -384,3 +384,18 @@ def test_bf16_precision_stays_close_to_fp32(voice_dir: Path) -> None:
 def test_stream_context_defaults_to_the_vocoders_receptive_field(synth: Synthesizer) -> None:
     assert synth.context_frames == synth.voice.vocoder.context_frames
     assert Synthesizer(synth.voice, context_frames=5).context_frames == 5
+
+
+def test_assemble_writes_the_sampling_defaults(voice_dir: Path, tmp_path: Path) -> None:
+    from tts.voice import main as voice_main
+
+    out = tmp_path / "assembled"
+    args = ["assemble", "--out", str(out), "--acoustic", str(voice_dir / "acoustic.safetensors")]
+    args += ["--vae", str(voice_dir / "vae.safetensors"), "--vocoder", str(voice_dir / "vocoder.safetensors")]
+    args += ["--speaker", SPEAKERS[1], "--steps", "3", "--guidance", "0.5", "--temperature", "0.5"]
+    assert voice_main(args) == 0
+    cfg = json.loads((out / "voice.json").read_text())
+    assert (cfg["speaker"], cfg["steps"], cfg["guidance"], cfg["temperature"]) == (SPEAKERS[1], 3, 0.5, 0.5)
+    synth = Synthesizer.from_pretrained(out, threads=1, precision="fp32")
+    assert synth.voice.config.guidance == 0.5
+    assert synth.synthesize(SHORT, seed=0).duration > 0

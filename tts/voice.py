@@ -444,6 +444,7 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--speaker", default=None, help="default speaker")
     a.add_argument("--steps", type=int, default=None, help="default ODE steps")
     a.add_argument("--temperature", type=float, default=None, help="default noise temperature")
+    a.add_argument("--guidance", type=float, default=0.0, help="default classifier-free guidance weight")
     a.add_argument("--language", default="en-us", help="espeak-ng language (default: %(default)s)")
     a.add_argument(
         "--duration-rounding", choices=DURATION_ROUNDING, default=None, help="default: the model's"
@@ -455,6 +456,7 @@ def main(argv: list[str] | None = None) -> int:
         speaker=args.speaker,
         steps=args.steps,
         temperature=args.temperature,
+        guidance=args.guidance,
         duration_rounding=args.duration_rounding,
     )
     folder = assemble_voice(args.out, args.acoustic, args.vae, args.vocoder, cfg)
