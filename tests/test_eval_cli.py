@@ -64,16 +64,18 @@ def test_voice_compares_with_the_teacher(teacher, tmp_path, monkeypatch):
     seen = {}
 
     class StandIn:  # says exactly what the teacher said
-        def synthesize(self, text, speaker=None, steps=None, temperature=None, seed=None):
-            seen["speaker"], seen["seed"] = speaker, seed
+        def synthesize(self, text, speaker=None, steps=None, temperature=None, seed=None, **kw):
+            seen["speaker"], seen["seed"], seen["guidance"] = speaker, seed, kw.get("guidance")
             return Audio(*load_audio(by_text[text]))
 
     monkeypatch.setattr(cli, "_load_synth", lambda voice, vocoder, threads, precision="auto": StandIn())
     out = tmp_path / "ours"
     args = ["voice", "--voice", "default", "--heldout", str(teacher), "--speaker", "rms", "--out", str(out)]
-    rc = cli.main(args + ["--jobs", "1", "--no-dnsmos", "--json", str(tmp_path / "v.json")])
+    rc = cli.main(
+        args + ["--jobs", "1", "--no-dnsmos", "--json", str(tmp_path / "v.json"), "--guidance", "0.5"]
+    )
     assert rc == 0
-    assert seen == {"speaker": "rms", "seed": 0}
+    assert seen == {"speaker": "rms", "seed": 0, "guidance": 0.5}
     res = json.loads((tmp_path / "v.json").read_text())
     assert res["ours"]["wer"] == pytest.approx(res["teacher"]["wer"])
     assert res["ours_minus_teacher"]["wer"] == pytest.approx(0.0)
