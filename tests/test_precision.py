@@ -22,7 +22,8 @@ def test_bf16_linear_matches_linear_to_bf16_rounding() -> None:
     assert y.dtype == torch.float32 and y.shape == ref.shape
     rel = ((y - ref).norm() / ref.norm()).item()
     assert 0 < rel < 1e-2  # rounded, but only at the bf16 level (2^-9 per operand)
-    assert not list(fast.parameters())  # inference only: nothing to train
+    assert sum(p.numel() for p in fast.parameters()) == sum(p.numel() for p in lin.parameters())
+    assert not any(p.requires_grad for p in fast.parameters())  # inference only: nothing to train
     no_bias = BF16Linear(nn.Linear(64, 8, bias=False))
     assert no_bias(x).shape == (3, 50, 8)
 

@@ -54,9 +54,10 @@ class BF16Linear(nn.Module):
     def __init__(self, linear: nn.Linear) -> None:
         super().__init__()
         self.in_features, self.out_features = linear.in_features, linear.out_features
-        self.register_buffer("weight", linear.weight.detach().to(torch.bfloat16), persistent=False)
-        bias = linear.bias.detach().float() if linear.bias is not None else None
-        self.register_buffer("bias", bias, persistent=False)
+        # frozen parameters (not buffers), so parameter counts and ``.to()`` treat them as weights
+        self.weight = nn.Parameter(linear.weight.detach().to(torch.bfloat16), requires_grad=False)
+        bias = linear.bias
+        self.bias = nn.Parameter(bias.detach().float(), requires_grad=False) if bias is not None else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = F.linear(x.to(torch.bfloat16), self.weight).to(x.dtype)
@@ -70,7 +71,7 @@ class BF16Linear(nn.Module):
 
 def linears_to_bf16(module: nn.Module) -> int:
     """Replace every ``nn.Linear`` under ``module`` by a :class:`BF16Linear` (in place, for
-    inference only: the replacements hold no parameters). Returns how many were replaced."""
+    inference only: the replacements' parameters are frozen). Returns how many were replaced."""
     count = 0
     for name, child in list(module.named_children()):
         if isinstance(child, nn.Linear):
