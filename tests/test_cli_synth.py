@@ -181,7 +181,11 @@ def test_speed_and_format_options(voice_dir: Path, tmp_path: Path, capsys: pytes
     normal, fast = load_audio(tmp_path / "normal.wav")[0], load_audio(tmp_path / "fast.wav")[0]
     assert len(fast) < 0.75 * len(normal)
     assert (tmp_path / "noext.flac").is_file()
+    assert main([*base, "--guidance", "0.5", "-o", str(tmp_path / "guided.wav")]) == 0
+    guided = load_audio(tmp_path / "guided.wav")[0]
+    assert len(guided) == len(normal) and not np.allclose(guided, normal)  # same durations, other field
     assert capsys.readouterr().out == ""
+    assert run_main([*base, "--guidance", "-1", "-o", str(tmp_path / "bad.wav")]) == 2
 
 
 @pytest.fixture(scope="module")

@@ -93,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--temperature", type=_float_at_least(0, False), help="noise scale (voice default)")
     g.add_argument("--sampler", choices=SAMPLERS, help="ODE sampler (voice default)")
     g.add_argument(
+        "--guidance",
+        type=_float_at_least(0, False),
+        help="classifier-free guidance weight; 0 = off, faster (voice default)",
+    )
+    g.add_argument(
         "--speed",
         type=_float_at_least(0, True),
         default=1.0,
@@ -297,6 +302,7 @@ def run(args: argparse.Namespace, log: logging.Logger) -> int:
         length_scale=1.0 / args.speed,
         seed=args.seed,
         sampler=args.sampler,
+        guidance=args.guidance,
     )
     t1 = time.perf_counter()
     if out is None:
