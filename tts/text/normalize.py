@@ -221,9 +221,14 @@ def _dotted(m: re.Match[str]) -> str:
 
 
 # --------------------------------------------------------------------------- units
+_HOURS_BEFORE = re.compile(r"\d\s?(?:h|hrs?)\.?,?\s*$")
+
+
 def _unit(m: re.Match[str]) -> str:
     amount, joiner, unit = m[1], m[2], m[3]
     singular, plural = lx.UNITS[unit]
+    if unit == "m" and _HOURS_BEFORE.search(m.string[max(0, m.start() - 12) : m.start()]):
+        singular, plural = "minute", "minutes"  # "2h 15m": minutes, not meters
     if joiner == "-":  # "a 10-km run" -> "a ten-kilometer run"
         return f"{number(amount)}-{singular}"
     one = amount.lstrip("+-\u2212") == "1"
