@@ -38,6 +38,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from tts.voice import PRECISIONS  # torch-free
+
 SENTENCE = "Please call me back when you have a free moment."
 PARAGRAPH = (
     "The old lighthouse stood at the edge of the cliff for more than a century. Every night its lamp "
@@ -354,9 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--voice", required=True, help="voice folder (acoustic.safetensors, vae.safetensors, ...)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=5)
-    p.add_argument(
-        "--precision", choices=("auto", "fp32", "bf16"), default="auto", help="tts.precision (default: auto)"
-    )
+    p.add_argument("--precision", choices=PRECISIONS, default="auto", help="tts.precision (default: auto)")
     p.add_argument("--steps", type=_steps_list, default=list(STEPS), help="step counts besides the default")
     p.add_argument("--speaker", default=None, help="default: the voice's")
     p.add_argument("--no-cold-start", action="store_true", help="skip the tts-synth subprocess runs")

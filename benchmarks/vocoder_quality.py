@@ -29,6 +29,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from tts.voice import PRECISIONS  # torch-free
+
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from tts.eval.score import ScoreOptions, markdown_table, score_utterances, summarize
@@ -114,9 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--vocoder", action="append", required=True, help="griffin-lim or a vocoder file; repeat to compare"
     )
-    p.add_argument(
-        "--precision", choices=("fp32", "bf16", "auto"), default="fp32", help="tts.precision (default: fp32)"
-    )
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32", help="tts.precision (default: fp32)")
     p.add_argument("--jobs", type=int, default=2, help="scoring processes (default: %(default)s)")
     p.add_argument("--threads", type=int, default=1, help="torch threads while vocoding (default: 1)")
     p.add_argument("--out", type=Path, help="keep the copies here (default: a temporary folder)")

@@ -74,3 +74,16 @@ def test_auto_precision_follows_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_no_fast_bf16_off_the_cpu() -> None:
     assert precision.bf16_matmul_fast("meta") is False
+
+
+def test_apply_precision_switches_only_for_bf16() -> None:
+    calls = []
+
+    class Switchable(nn.Module):
+        def bf16_matmuls(self) -> int:
+            calls.append(self)
+            return 1
+
+    a, plain = Switchable(), nn.Identity()
+    assert precision.apply_precision("fp32", "cpu", a, plain) == "fp32" and calls == []
+    assert precision.apply_precision("bf16", "cpu", a, plain) == "bf16" and calls == [a]

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-PRECISIONS = ("auto", "fp32", "bf16")
+from tts.voice import PRECISIONS  # defined there, torch-free, for the CLI's argument parser
 
 
 def bf16_matmul_fast(device: str | torch.device = "cpu") -> bool:
@@ -42,6 +42,18 @@ def resolve_precision(precision: str | None, device: str | torch.device = "cpu")
         raise ValueError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
     if precision == "auto":
         return "bf16" if bf16_matmul_fast(device) else "fp32"
+    return precision
+
+
+def apply_precision(precision: str | None, device: str | torch.device, *models: nn.Module) -> str:
+    """Resolve ``precision`` (:func:`resolve_precision`) and, for ``"bf16"``, let each model that
+    offers ``bf16_matmuls()`` (VAE, vocoders) switch its big multiplies; returns the precision used."""
+    precision = resolve_precision(precision, device)
+    if precision == "bf16":
+        for model in models:
+            switch = getattr(model, "bf16_matmuls", None)
+            if switch is not None:
+                switch()
     return precision
 
 

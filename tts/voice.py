@@ -368,13 +368,9 @@ def load_voice(
     speakers = [str(s) for s in meta.get("speakers", [])]
     if cfg.speaker is not None and cfg.speaker not in speakers:
         raise err(f"{folder / VOICE_FILE}: default speaker {cfg.speaker!r} is not one of {speakers}")
-    from tts.precision import resolve_precision
+    from tts.precision import apply_precision
 
-    precision = resolve_precision(precision, device)
-    if precision == "bf16":
-        vae.bf16_matmuls()
-        if hasattr(voc, "bf16_matmuls"):
-            voc.bf16_matmuls()
+    precision = apply_precision(precision, device, vae, voc)
     model_cfg = acoustic.cfg  # voice.json settings left out fall back to the model's own defaults
     cfg = replace(
         cfg,

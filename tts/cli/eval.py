@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tts.voice import PRECISIONS  # torch-free
+
 SPEED_TEXTS = (
     "The quick brown fox jumps over the lazy dog.",
     "She sells sea shells by the sea shore, and the shells she sells are surely sea shells.",
@@ -71,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--guidance", type=float, default=None, help="classifier-free guidance (voice default)")
     v.add_argument("--length-scale", type=float, default=1.0, help="> 1 is slower speech")
     v.add_argument("--seed", type=int, default=0)
-    v.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto", help="tts.precision")
+    v.add_argument("--precision", choices=PRECISIONS, default="auto", help="tts.precision")
     v.add_argument("--synth-threads", type=_positive, default=2, help="torch threads for synthesis")
     _common(v)
 
@@ -79,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("src", type=Path, help="folder with metadata.csv + wavs/")
     c.add_argument("out", type=Path)
     c.add_argument("--vocoder", default="griffin-lim")
-    c.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto", help="tts.precision")
+    c.add_argument("--precision", choices=PRECISIONS, default="auto", help="tts.precision")
     c.add_argument("--score", action="store_true", help="then score the copies against the sources")
     _common(c)
 
@@ -91,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--repeats", type=_positive, default=3)
     s.add_argument("--stream", action="store_true", help="time Synthesizer.stream (first chunk latency)")
     s.add_argument("--vocoder", default=None)
-    s.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto", help="tts.precision")
+    s.add_argument("--precision", choices=PRECISIONS, default="auto", help="tts.precision")
     s.add_argument("--json", type=Path, default=None)
     return p
 

@@ -108,16 +108,14 @@ def copy_synthesis(
     from tqdm import tqdm
 
     from tts.audio import AudioConfig, MelSpectrogram, load_audio, save_audio
+    from tts.precision import apply_precision
     from tts.vocoder import load_vocoder
 
     torch.set_num_threads(threads)
     cfg = AudioConfig()
     mel_fn = MelSpectrogram(cfg)
-    from tts.precision import resolve_precision
-
     voc = load_vocoder(vocoder, "cpu")
-    if resolve_precision(precision) == "bf16" and hasattr(voc, "bf16_matmuls"):
-        voc.bf16_matmuls()
+    apply_precision(precision, "cpu", voc)
     rows = read_metadata(src / "metadata.csv")[:limit]
     (out_dir / "wavs").mkdir(parents=True, exist_ok=True)
     out = []

@@ -93,9 +93,10 @@ class OnnxVocoder(Vocoder):
         istft = cfg.get("istft") or {}
         self.integrates_phase = istft.get("phase") == "instantaneous"
         if cfg.get("generator") == "istft":  # receptive field, as ISTFTGenerator.context_frames
-            from tts.vocoder.generators import istft_context_frames
+            from tts.vocoder.generators import ISTFTGeneratorConfig, istft_context_frames
 
-            layers, kernel = istft.get("num_layers", 8), istft.get("kernel_size", 7)
+            layers = istft.get("num_layers", ISTFTGeneratorConfig.num_layers)
+            kernel = istft.get("kernel_size", ISTFTGeneratorConfig.kernel_size)
             self.context_frames = istft_context_frames(layers, kernel, self.audio)
         self.path = Path(path)
 
