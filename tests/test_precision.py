@@ -36,6 +36,24 @@ def test_linears_to_bf16_replaces_nested_linears_only() -> None:
     assert linears_to_bf16(net) == 0  # idempotent
 
 
+def test_convnext_mlp_keeps_its_hidden_activation_in_bf16() -> None:
+    """In a ConvNeXt block the wide hidden activation goes bf16 → GELU → bf16 product (no fp32
+    round trip); the block's output is fp32 and close to the fp32 block's."""
+    from tts.vocoder.generators import ConvNeXtBlock
+
+    torch.manual_seed(0)
+    block = ConvNeXtBlock(32, 96, 7, layer_scale=0.5).eval()
+    x = torch.randn(2, 32, 40)
+    with torch.no_grad():
+        ref = block(x)
+        assert block.bf16_matmuls() == 2
+        hidden = block.act(block.pw1(torch.randn(2, 40, 32)))
+        y = block(x)
+    assert block.pw1.bf16_output and not block.pw2.bf16_output
+    assert hidden.dtype == torch.bfloat16 and y.dtype == torch.float32
+    assert 0 < ((y - ref).norm() / (ref - x).norm()).item() < 2e-2
+
+
 def test_vocoder_keeps_its_head_and_phase_in_fp32() -> None:
     torch.manual_seed(0)
     voc = ISTFTGenerator(

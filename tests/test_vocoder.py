@@ -305,6 +305,26 @@ def test_phase_losses_ignore_whole_turns_and_see_frame_to_frame_errors(speech_li
     assert float(phase2) > 1.0
 
 
+def test_phase_floor_ignores_the_noise_floor_and_keeps_the_partials(speech_like_wav) -> None:
+    """``floor_db``: scrambling the phase of bins far below their frame's peak leaves the floored
+    phase loss at zero (the plain mean sees it); scrambling the loud bins still shows."""
+    from tts.vocoder.losses import amplitude_phase_losses
+
+    wav, _ = _mel(0.5, speech_like_wav)
+    spec = stft(wav)
+    log_mag = torch.log(spec.abs().clamp(min=1e-5))
+    quiet = log_mag < log_mag.amax(dim=1, keepdim=True) - 40 * math.log(10) / 20
+    assert 0.05 < quiet.float().mean() < 0.95
+    noise = torch.rand(spec.shape, generator=torch.Generator().manual_seed(0)) * 2 * math.pi
+    scrambled_quiet = torch.where(quiet, noise, torch.angle(spec))
+    _, plain = amplitude_phase_losses(log_mag, scrambled_quiet, spec)
+    _, floored = amplitude_phase_losses(log_mag, scrambled_quiet, spec, floor_db=40.0)
+    assert float(plain) > 0.3 and float(floored) < 1e-3
+    scrambled_loud = torch.where(quiet, torch.angle(spec), noise)
+    _, floored_loud = amplitude_phase_losses(log_mag, scrambled_loud, spec, floor_db=40.0)
+    assert float(floored_loud) > 1.0
+
+
 def _steady_tone_generator(cfg: VocoderConfig, k: int) -> torch.nn.Module:
     """A generator whose head ignores the mel: magnitude 1 in bin ``k``, ~0 elsewhere, phase offset 0."""
     gen = build_generator(cfg).eval()

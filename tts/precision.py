@@ -6,9 +6,13 @@ On a CPU with Intel AMX (``amx_bf16``: Sapphire Rapids and later) oneDNN multipl
 with fp32 accumulation several times faster than fp32 ones (measured 8× for the vocoder's
 384×1152 layers on 2000 frames). :class:`BF16Linear` does only that multiply in bf16: its input
 is rounded to bf16, the product comes back as fp32, the bias is added in fp32, and everything
-around it (norms, GELU, residual sums, the vocoder's magnitude/phase head, the phase integral and
-the inverse STFT) stays fp32. The rounding error of one layer is about 2⁻⁹ relative; its effect on
-the audio is measured in ``docs/benchmarks.md``.
+around it (norms, residual sums, the vocoder's magnitude/phase head, the phase integral and the
+inverse STFT) stays fp32. Inside a ConvNeXt MLP (``pw2(gelu(pw1(x)))``, :func:`bf16_mlp`) the
+wide hidden activation stays bf16 from the first product through the GELU into the second: its
+two fp32 round trips cost more than the products themselves on short inputs (measured 1 ms per
+conversion of a 376 × 1152 activation under load), and the second product rounds it to bf16
+anyway. The rounding error of one layer is about 2⁻⁹ relative; its effect on the audio is measured
+in ``docs/benchmarks.md``.
 
 ``precision="auto"`` (the default of :func:`tts.voice.load_voice`) picks ``"bf16"`` only on a CPU
 with AMX and ``"fp32"`` everywhere else, because without the matrix units bf16 is emulated and
@@ -58,37 +62,53 @@ def apply_precision(precision: str | None, device: str | torch.device, *models: 
 
 
 class BF16Linear(nn.Module):
-    """Inference stand-in for an ``nn.Linear``: bf16 × bf16 product (fp32 accumulate), fp32 in and out.
+    """Inference stand-in for an ``nn.Linear``: bf16 × bf16 product (fp32 accumulate).
 
-    ``forward(x: (..., in)) -> (..., out)`` in ``x``'s dtype; the bias is added in fp32.
+    ``forward(x: (..., in)) -> (..., out)``: fp32 out with the bias added in fp32, or, with
+    ``bf16_output``, bf16 out with the bias added by the product (for a layer whose output feeds
+    another bf16 product, see :func:`bf16_mlp`).
     """
 
-    def __init__(self, linear: nn.Linear) -> None:
+    def __init__(self, linear: nn.Linear, bf16_output: bool = False) -> None:
         super().__init__()
         self.in_features, self.out_features = linear.in_features, linear.out_features
+        self.bf16_output = bf16_output
         # frozen parameters (not buffers), so parameter counts and ``.to()`` treat them as weights
         self.weight = nn.Parameter(linear.weight.detach().to(torch.bfloat16), requires_grad=False)
-        bias = linear.bias
-        self.bias = nn.Parameter(bias.detach().float(), requires_grad=False) if bias is not None else None
+        bias, dtype = linear.bias, torch.bfloat16 if bf16_output else torch.float32
+        self.bias = nn.Parameter(bias.detach().to(dtype), requires_grad=False) if bias is not None else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.linear(x.to(torch.bfloat16), self.weight).to(x.dtype)
+        if self.bf16_output:
+            return F.linear(x.to(torch.bfloat16), self.weight, self.bias)
+        y = F.linear(x.to(torch.bfloat16), self.weight).float()
         return y + self.bias if self.bias is not None else y
 
     def extra_repr(self) -> str:
         return (
-            f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}, bf16_output={self.bf16_output}"
         )
+
+
+def bf16_mlp(pw1: nn.Linear, pw2: nn.Linear) -> tuple[BF16Linear, BF16Linear]:
+    """The two layers of a ``pw2(act(pw1(x)))`` MLP with its hidden activation kept in bf16:
+    ``pw1`` returns bf16 (the elementwise activation runs on it), ``pw2`` takes it and returns fp32."""
+    return BF16Linear(pw1, bf16_output=True), BF16Linear(pw2)
 
 
 def linears_to_bf16(module: nn.Module) -> int:
     """Replace every ``nn.Linear`` under ``module`` by a :class:`BF16Linear` (in place, for
-    inference only: the replacements' parameters are frozen). Returns how many were replaced."""
+    inference only: the replacements' parameters are frozen); a submodule with its own
+    ``bf16_matmuls()`` (a ConvNeXt block: :func:`bf16_mlp`) switches itself. Returns how many
+    layers were replaced."""
     count = 0
     for name, child in list(module.named_children()):
         if isinstance(child, nn.Linear):
             setattr(module, name, BF16Linear(child))
             count += 1
+        elif callable(getattr(child, "bf16_matmuls", None)):
+            count += child.bf16_matmuls()
         else:
             count += linears_to_bf16(child)
     return count

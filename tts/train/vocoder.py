@@ -181,7 +181,9 @@ class VocoderTask(TrainTask):
                 with torch.no_grad():
                     target = stft(real.float(), a.n_fft, a.hop_length, a.win_length)
                 absolute = self.cfg.istft.phase == "absolute"
-                amplitude, phase = amplitude_phase_losses(*spectrum, target, absolute=absolute)
+                amplitude, phase = amplitude_phase_losses(
+                    *spectrum, target, absolute=absolute, floor_db=w.phase_floor_db
+                )
                 out.update(amplitude=amplitude, phase=phase)
                 total = total + w.amplitude_weight * amplitude + w.phase_weight * phase
         out["total"] = total

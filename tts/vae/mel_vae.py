@@ -105,6 +105,13 @@ class ConvNeXtBlock(nn.Module):
         h = self.pw2(F.gelu(self.pw1(self.norm(h)))) * self.gamma
         return (x + h.transpose(1, 2)) * mask
 
+    def bf16_matmuls(self) -> int:
+        """bf16 pointwise layers with a bf16 hidden activation (:func:`tts.precision.bf16_mlp`)."""
+        from tts.precision import bf16_mlp
+
+        self.pw1, self.pw2 = bf16_mlp(self.pw1, self.pw2)
+        return 2
+
 
 class _Stack(nn.Module):
     """A run of ConvNeXt blocks at one resolution, each followed by the length mask."""

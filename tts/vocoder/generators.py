@@ -120,6 +120,13 @@ class ConvNeXtBlock(nn.Module):
         h = self.pw2(self.act(self.pw1(self.norm(h))))
         return x + (self.gamma * h).transpose(1, 2)
 
+    def bf16_matmuls(self) -> int:
+        """bf16 pointwise layers with a bf16 hidden activation (:func:`tts.precision.bf16_mlp`)."""
+        from tts.precision import bf16_mlp
+
+        self.pw1, self.pw2 = bf16_mlp(self.pw1, self.pw2)
+        return 2
+
 
 class ISTFTGenerator(Vocoder):
     """ConvNeXt backbone + magnitude/phase head + inverse STFT. ``forward(mel: (B, M, T)) -> (B, T·hop)``."""
