@@ -104,13 +104,17 @@ def tts_synth_command() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "tts.cli.synth"]
 
 
-def cold_start(voice: str, threads: int, precision: str = "auto", runs: int = 3) -> dict[str, Any]:
-    """Wall seconds of ``tts-synth SENTENCE --voice VOICE -o X.wav`` in a new process, median of ``runs``."""
+def cold_start(
+    voice: str, threads: int, precision: str = "auto", runs: int = 3, backend: str = "torch"
+) -> dict[str, Any]:
+    """Wall seconds of ``tts-synth SENTENCE --voice VOICE -o X.wav --backend BACKEND`` in a new
+    process, median of ``runs``."""
     times = []
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "cold.wav"
         cmd = tts_synth_command() + [SENTENCE, "--voice", voice, "-o", str(out), "--seed", "0"]
-        cmd += ["--threads", str(threads), "--precision", precision, "-q"]
+        cmd += ["--threads", str(threads), "--backend", backend, "-q"]
+        cmd += ["--precision", precision] if backend == "torch" else []
         for _ in range(runs):
             out.unlink(missing_ok=True)
             t0 = time.perf_counter()
@@ -118,7 +122,7 @@ def cold_start(voice: str, threads: int, precision: str = "auto", runs: int = 3)
             times.append(time.perf_counter() - t0)
             if proc.returncode != 0 or not out.is_file():
                 raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}): {proc.stderr.strip()}")
-    return {"median_s": statistics.median(times), "runs_s": times, "command": "tts-synth"}
+    return {"median_s": statistics.median(times), "runs_s": times, "command": "tts-synth", "backend": backend}
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -246,14 +250,34 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             flush=True,
         )
 
+    onnx = None
+    if not args.no_onnx:
+        from tts.onnx_runtime import OnnxSynthesizer, onnx_export_dir
+
+        if onnx_export_dir(synth.voice.folder) is None:
+            print("\nno ONNX export in the voice folder: ONNX runtime not measured", flush=True)
+        else:
+            osynth = OnnxSynthesizer.from_pretrained(args.voice, threads=args.threads)
+            onnx = {"rtf": {}, "ttfa_ms": {}}
+            print("\nONNX runtime (tts-synth's backend for voices with an export), default steps", flush=True)
+            for name, text in texts.items():
+                r = measure(lambda t: osynth.synthesize(t, speaker=args.speaker, seed=0), text)
+                st = measure(lambda t: osynth.stream(t, speaker=args.speaker, seed=0), text)
+                onnx["rtf"][name], onnx["ttfa_ms"][name] = r["rtf"], st["ttfa_first_text_ms"]
+                ttfa = st["ttfa_first_text_ms"]
+                print(f"  {name:<9} RTF {r['rtf']:.4f}, stream first audio after {ttfa:.0f} ms", flush=True)
+
     cold = None
     if not args.no_cold_start:
-        cold = cold_start(args.voice, args.threads, args.precision)
-        print(
-            f"\ncold start: tts-synth to a written wav, one short sentence: {cold['median_s']:.2f} s "
-            f"(median of 3: {', '.join(f'{t:.2f}' for t in cold['runs_s'])})",
-            flush=True,
-        )
+        cold = {"torch": cold_start(args.voice, args.threads, args.precision, backend="torch")}
+        if onnx is not None:
+            cold["onnx"] = cold_start(args.voice, args.threads, backend="onnx")
+        for backend, c in cold.items():
+            print(
+                f"\ncold start ({backend} backend): tts-synth to a written wav, one short sentence: "
+                f"{c['median_s']:.2f} s (median of 3: {', '.join(f'{t:.2f}' for t in c['runs_s'])})",
+                flush=True,
+            )
 
     facts["load_avg_end"] = list(os.getloadavg())
     print(f"\nload average at the end {' '.join(f'{x:.2f}' for x in facts['load_avg_end'])}")
@@ -276,6 +300,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "stream": stream_rows,
         "memory": memory,
         "reference": reference,
+        "onnx": onnx,
         "cold_start": cold,
     }
 
@@ -308,9 +333,19 @@ def markdown(res: dict[str, Any]) -> str:
     lines += ["| measure | value |", "|---|---|"]
     for r in res["stream"]:
         lines.append(f"| time to first audio, `stream`, {r['text']} | {r['ttfa_ms']:.0f} ms |")
-    if res["cold_start"]:
-        cold = res["cold_start"]["median_s"]
-        lines.append(f"| cold start, `tts-synth` to a wav, one sentence | {cold:.2f} s |")
+    for backend, c in (res["cold_start"] or {}).items():
+        lines.append(
+            f"| cold start, `tts-synth --backend {backend}` to a wav, one sentence | {c['median_s']:.2f} s |"
+        )
+    if res.get("onnx"):
+        o = res["onnx"]
+        lines.append(
+            "| ONNX runtime, default steps: RTF sentence / paragraph | "
+            f"{o['rtf']['sentence']:.4f} / {o['rtf']['paragraph']:.4f} |"
+        )
+        lines.append(
+            f"| ONNX runtime: time to first audio, `stream`, sentence | {o['ttfa_ms']['sentence']:.0f} ms |"
+        )
     mem = res["memory"]
     rss = (mem["rss_before_load_mb"], mem["rss_loaded_mb"], mem["peak_rss_synthesis_mb"])
     lines.append(
@@ -361,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--speaker", default=None, help="default: the voice's")
     p.add_argument("--no-cold-start", action="store_true", help="skip the tts-synth subprocess runs")
     p.add_argument("--no-griffin-lim", action="store_true", help="skip the Griffin-Lim reference")
+    p.add_argument("--no-onnx", action="store_true", help="skip the ONNX runtime (VOICE/onnx export)")
     p.add_argument("--json", type=Path, default=None, help="write all results here")
     p.add_argument("--markdown", type=Path, default=None, help="write the result tables here")
     args = p.parse_args(argv)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["Synthesizer", "__version__"]
+__all__ = ["OnnxSynthesizer", "Synthesizer", "__version__"]
 
 if TYPE_CHECKING:
+    from tts.onnx_runtime import OnnxSynthesizer
     from tts.synthesizer import Synthesizer
 
 
@@ -16,4 +17,8 @@ def __getattr__(name: str) -> Any:  # lazy: `import tts` must not import torch
         from tts.synthesizer import Synthesizer
 
         return Synthesizer
+    if name == "OnnxSynthesizer":  # torch-free
+        from tts.onnx_runtime import OnnxSynthesizer
+
+        return OnnxSynthesizer
     raise AttributeError(name)

@@ -15,8 +15,6 @@ Letters used for shapes: B batch, L samples, T mel frames, M mel bins.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-AUDIO_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
+from tts.files import write_audio
 
 
 @dataclass(frozen=True)
@@ -85,30 +83,9 @@ def save_audio(path: str | Path, wav: np.ndarray | torch.Tensor, sample_rate: in
 
     Nothing is left under ``path`` if writing fails. ``wav: (L,)`` float in [-1, 1].
     """
-    import soundfile as sf
-
-    p = Path(path)
-    fmt = AUDIO_FORMATS.get(p.suffix.lower())
-    if fmt is None:
-        raise ValueError(f"unsupported output format {p.suffix!r} for {p}; use .wav or .flac")
     if isinstance(wav, torch.Tensor):
         wav = wav.detach().cpu().float().numpy()
-    wav = np.clip(np.asarray(wav, dtype=np.float32).reshape(-1), -1.0, 1.0)
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise OSError(f"output directory does not exist: {parent}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=p.suffix, dir=parent)
-    os.close(fd)
-    from tts.checkpoint import default_file_mode
-
-    os.chmod(tmp, default_file_mode())
-    try:
-        sf.write(tmp, wav, sample_rate, format=fmt, subtype="PCM_16")
-        os.replace(tmp, p)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return p
+    return write_audio(path, wav, sample_rate)
 
 
 def peak_normalize(wav: np.ndarray, peak: float = 0.95) -> np.ndarray:

@@ -25,11 +25,9 @@ from typing import Any
 
 import torch
 
+from tts.files import CheckpointError, default_file_mode
+
 FORMAT_VERSION = 1
-
-
-class CheckpointError(ValueError):
-    """A checkpoint is missing, corrupt, of the wrong kind, or incompatible."""
 
 
 _INIT_LOCK = threading.Lock()
@@ -56,13 +54,6 @@ def no_default_init() -> Iterator[None]:
         finally:
             for c, fn in saved:
                 c.reset_parameters = fn  # type: ignore[method-assign]
-
-
-def default_file_mode() -> int:
-    """The mode an ordinary ``open(..., "w")`` would give (mkstemp files are 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 def _atomic_write(path: Path, write_fn) -> None:

@@ -48,8 +48,7 @@ SAMPLERS = ("euler", "heun", "dpmpp2m")  #: names of tts.diffusion.samplers.SAMP
 
 
 def _checkpoint_error() -> type[ValueError]:
-    # tts.checkpoint imports torch; only pay for it when an error is actually raised
-    from tts.checkpoint import CheckpointError
+    from tts.files import CheckpointError  # torch-free (tts.checkpoint re-exports it)
 
     return CheckpointError
 
@@ -182,21 +181,12 @@ class SynthesisOptions:
             raise ValueError(f"guidance must be >= 0, got {self.guidance}")
 
 
-@dataclass
-class LoadedVoice:
-    """The three models of a voice plus what is needed to feed them."""
+class VoiceOptionsMixin:
+    """Speaker lookup and per-call settings of a voice; needs ``config`` and ``speakers``
+    (shared by :class:`LoadedVoice` and the ONNX runtime's voice)."""
 
-    folder: Path
-    config: VoiceConfig  #: voice.json, gaps filled from the acoustic model's own defaults
-    acoustic: AcousticModel
-    vae: MelVAE
-    vocoder: nn.Module  #: ``forward(mel (B, M, T)) -> wav (B, T·hop)``
-    vocoder_name: str  #: the vocoder file, or "griffin-lim"
-    tokenizer: Tokenizer
+    config: VoiceConfig
     speakers: list[str]
-    add_blank: bool
-    audio: AudioConfig
-    precision: str = "fp32"  #: "fp32" or "bf16" (:mod:`tts.precision`)
 
     def speaker_id(self, speaker: str | int | None = None) -> int:
         """Index of a speaker given by name or index (``None``: the voice's default)."""
@@ -230,6 +220,23 @@ class LoadedVoice:
             guidance=float(c.guidance if guidance is None else guidance),
             duration_rounding=str(c.duration_rounding),
         )
+
+
+@dataclass
+class LoadedVoice(VoiceOptionsMixin):
+    """The three models of a voice plus what is needed to feed them."""
+
+    folder: Path
+    config: VoiceConfig  #: voice.json, gaps filled from the acoustic model's own defaults
+    acoustic: AcousticModel
+    vae: MelVAE
+    vocoder: nn.Module  #: ``forward(mel (B, M, T)) -> wav (B, T·hop)``
+    vocoder_name: str  #: the vocoder file, or "griffin-lim"
+    tokenizer: Tokenizer
+    speakers: list[str]
+    add_blank: bool
+    audio: AudioConfig
+    precision: str = "fp32"  #: "fp32" or "bf16" (:mod:`tts.precision`)
 
 
 def _header(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -426,7 +433,8 @@ def assemble_voice(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m tts.voice assemble --out DIR --acoustic A --vae V [--vocoder W]``."""
+    """``python -m tts.voice assemble --out DIR --acoustic A --vae V [--vocoder W]`` and
+    ``python -m tts.voice export-onnx [--voice DIR] [--out DIR/onnx]`` (:mod:`tts.onnx_export`)."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m tts.voice", description="voice folder tools")
@@ -445,7 +453,19 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument(
         "--duration-rounding", choices=DURATION_ROUNDING, default=None, help="default: the model's"
     )
+    e = sub.add_parser("export-onnx", help="export a voice folder for the torch-free ONNX runtime")
+    e.add_argument("--voice", default=None, help="voice folder (default: the shipped voice)")
+    e.add_argument("--out", default=None, help="output folder (default: VOICE/onnx)")
+    e.add_argument("--opset", type=int, default=17, help="ONNX opset (default: %(default)s)")
+    e.add_argument("--tolerance", type=float, default=1e-3, help="max |PyTorch - onnxruntime| accepted")
     args = parser.parse_args(argv)
+    if args.cmd == "export-onnx":
+        from tts.onnx_export import export_voice_onnx
+
+        out = export_voice_onnx(args.voice, args.out, opset=args.opset, tolerance=args.tolerance)
+        size = sum(f.stat().st_size for f in out.glob("*.onnx")) / 1e6
+        print(f"ONNX export ready: {out} ({size:.1f} MB)")
+        return 0
     cfg = VoiceConfig(
         name=args.name or Path(args.out).name,
         language=args.language,

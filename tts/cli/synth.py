@@ -25,10 +25,13 @@ from typing import TYPE_CHECKING, NoReturn
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from tts.onnx_runtime import OnnxSynthesizer
+    from tts.speech import SynthesizerBase
     from tts.synthesizer import Synthesizer
 
 PROG = "tts-synth"
 FORMATS = ("wav", "flac")
+BACKENDS = ("auto", "torch", "onnx")
 
 
 class UsageError(Exception):
@@ -105,6 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--seed", type=int, help="random seed: same seed, same audio")
     r = p.add_argument_group("runtime")
+    r.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="auto",
+        help="onnx: onnxruntime, no torch (fast start; needs the voice's onnx/ export); torch: PyTorch; "
+        "auto: onnx when the voice has an export and no torch-only option is set (default: auto)",
+    )
     r.add_argument("--device", default="cpu", help="torch device (default cpu)")
     r.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: torch's choice)")
     r.add_argument(
@@ -206,14 +216,61 @@ def print_phonemes(args: argparse.Namespace, texts: list[tuple[int, str]]) -> in
     return 0
 
 
-def load_synthesizer(args: argparse.Namespace) -> Synthesizer:
+def torch_only_options(args: argparse.Namespace) -> list[str]:
+    """The options given that only the PyTorch backend implements."""
+    out = []
+    if args.device != "cpu":
+        out.append(f"--device {args.device}")
+    if args.vocoder not in (None, "default"):
+        out.append(f"--vocoder {args.vocoder}")
+    if args.precision == "bf16":
+        out.append("--precision bf16")
+    return out
+
+
+def load_onnx_synthesizer(args: argparse.Namespace, **limit: object) -> OnnxSynthesizer | None:
+    """The ONNX backend when ``--backend`` asks for it or ``auto`` can use it, else None."""
+    if args.backend == "torch":
+        return None
+    from tts.voice import resolve_voice_dir
+
+    explicit = args.backend == "onnx"
+    if explicit and (bad := torch_only_options(args)):
+        raise UsageError(
+            f"--backend onnx runs on the CPU in fp32 with the voice's own vocoder: drop {', '.join(bad)}"
+        )
+    if not explicit and torch_only_options(args):
+        return None
+    try:
+        folder, _ = resolve_voice_dir(args.voice)
+    except FileNotFoundError as e:
+        raise UsageError(str(e)) from e
+    from tts.onnx_runtime import OnnxSynthesizer, onnx_export_dir
+
+    if onnx_export_dir(folder) is None and not explicit:
+        return None
+    try:
+        return OnnxSynthesizer.from_pretrained(folder, threads=args.threads, **limit)  # type: ignore[arg-type]
+    except FileNotFoundError as e:
+        raise UsageError(str(e)) from e
+    except (ImportError, ValueError) as e:  # no onnxruntime, or a stale/broken export
+        if explicit:
+            raise
+        warnings.warn(f"ONNX export not usable ({e}); using PyTorch", stacklevel=1)
+        return None
+
+
+def load_synthesizer(args: argparse.Namespace) -> Synthesizer | OnnxSynthesizer:
+    limit = {"max_chars": None} if args.raw else {}  # streaming holds one sentence at a time
+    onnx = load_onnx_synthesizer(args, **limit)
+    if onnx is not None:
+        return onnx
     import torch
 
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise UsageError(f"--device {args.device}: no CUDA device available")
     from tts.synthesizer import Synthesizer
 
-    limit = {"max_chars": None} if args.raw else {}  # streaming holds one sentence at a time
     try:
         return Synthesizer.from_pretrained(
             args.voice,
@@ -227,14 +284,14 @@ def load_synthesizer(args: argparse.Namespace) -> Synthesizer:
         raise UsageError(str(e)) from e
 
 
-def speak_one(synth: Synthesizer, out: Path, text: str, opts: dict) -> tuple[str, float]:
+def speak_one(synth: SynthesizerBase, out: Path, text: str, opts: dict) -> tuple[str, float]:
     audio = synth.synthesize(text, **opts)
     audio.save(out)
     return str(out), audio.duration
 
 
 def speak_file(
-    args: argparse.Namespace, synth: Synthesizer, out: Path, texts: list[tuple[int, str]], opts: dict
+    args: argparse.Namespace, synth: SynthesizerBase, out: Path, texts: list[tuple[int, str]], opts: dict
 ) -> tuple[str, float]:
     from tqdm import tqdm
 
@@ -258,7 +315,9 @@ def speak_file(
     return f"{len(texts)} files in {out}/", seconds
 
 
-def speak_raw(synth: Synthesizer, text: str, opts: dict, t0: float, log: logging.Logger) -> tuple[str, float]:
+def speak_raw(
+    synth: SynthesizerBase, text: str, opts: dict, t0: float, log: logging.Logger
+) -> tuple[str, float]:
     if sys.stdout.isatty():
         raise UsageError("--raw writes binary audio; redirect stdout to a file or a player")
     sink = sys.stdout.buffer
@@ -284,9 +343,10 @@ def run(args: argparse.Namespace, log: logging.Logger) -> int:
     t0 = time.perf_counter()
     synth = load_synthesizer(args)
     log.info(
-        "loaded voice %s (%s, vocoder %s, %s) in %.2f s",
+        "loaded voice %s (%s, %s backend, vocoder %s, %s) in %.2f s",
         synth.voice.config.name,
         synth.voice.folder,
+        "onnx" if type(synth).__name__ == "OnnxSynthesizer" else "torch",
         synth.voice.vocoder_name,
         synth.voice.precision,
         time.perf_counter() - t0,

@@ -1,0 +1,204 @@
+"""The torch-free ONNX runtime (``tts.onnx_runtime``) and the voice export (``tts.onnx_export``),
+on a tiny random-weight voice, against the PyTorch ``Synthesizer``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tiny_voice import SPEAKERS, build_tiny_voice
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+from tts.checkpoint import CheckpointError  # noqa: E402
+from tts.cli.synth import main as synth_main  # noqa: E402
+from tts.onnx_runtime import OnnxSynthesizer, durations_from_log, regulate_length  # noqa: E402
+from tts.synthesizer import Synthesizer  # noqa: E402
+from tts.voice import main as voice_main  # noqa: E402
+
+SHORT = "Hello there, how are you?"
+TWO = "The quick brown fox jumps over the lazy dog. Then it runs away!"
+ROOT = Path(__file__).resolve().parent.parent
+PRETRAINED = ROOT / "pretrained"
+
+
+@pytest.fixture(scope="module")
+def voice_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = build_tiny_voice(tmp_path_factory.mktemp("voice"), vocoder_phase="instantaneous")
+    assert voice_main(["export-onnx", "--voice", str(folder)]) == 0
+    return folder
+
+
+@pytest.fixture(scope="module")
+def onnx_synth(voice_dir: Path) -> OnnxSynthesizer:
+    return OnnxSynthesizer.from_pretrained(voice_dir, threads=1)
+
+
+@pytest.fixture(scope="module")
+def torch_synth(voice_dir: Path) -> Synthesizer:
+    return Synthesizer.from_pretrained(voice_dir, threads=1, precision="fp32")
+
+
+def test_export_writes_graphs_and_manifest(voice_dir: Path) -> None:
+    d = voice_dir / "onnx"
+    assert {p.name for p in d.iterdir()} >= {
+        "encoder.onnx",
+        "denoiser.onnx",
+        "vae_decoder.onnx",
+        "vocoder.onnx",
+        "manifest.json",
+    }
+    m = json.loads((d / "manifest.json").read_text())
+    assert m["speakers"] == list(SPEAKERS) and m["speaker_conditioned"]
+    assert max(m["max_difference"].values()) < 1e-3
+
+
+@pytest.mark.parametrize("guidance", [0.0, 0.7])
+@pytest.mark.parametrize("sampler", ["euler", "dpmpp2m"])
+def test_onnx_matches_pytorch_without_noise(
+    onnx_synth: OnnxSynthesizer, torch_synth: Synthesizer, guidance: float, sampler: str
+) -> None:
+    """With temperature 0 the start is zero noise in both backends: same durations, same audio."""
+    opts = dict(temperature=0.0, guidance=guidance, sampler=sampler, steps=3, speaker=SPEAKERS[1])
+    a, b = onnx_synth.synthesize(TWO, **opts), torch_synth.synthesize(TWO, **opts)
+    assert len(a.samples) == len(b.samples)
+    np.testing.assert_allclose(a.durations, b.durations)
+    assert a.tokens == b.tokens
+    assert np.abs(a.samples - b.samples).max() < 1e-3 * max(1.0, np.abs(b.samples).max())
+
+
+def test_onnx_batch_and_stream_match_pytorch(onnx_synth: OnnxSynthesizer, torch_synth: Synthesizer) -> None:
+    texts = [SHORT, TWO]
+    batch = onnx_synth.synthesize_batch(texts, temperature=0.0)
+    for a, b in zip(batch, torch_synth.synthesize_batch(texts, temperature=0.0)):
+        assert len(a.samples) == len(b.samples) and a.tokens == b.tokens
+        assert np.abs(a.samples - b.samples).max() < 1e-3
+    one = onnx_synth.synthesize(TWO, temperature=0.0)
+    chunks = list(onnx_synth.stream(TWO, temperature=0.0))
+    assert len(chunks) == 3  # sentence, pause, sentence: the ONNX vocoder takes whole sentences
+    np.testing.assert_allclose(np.concatenate([c.samples for c in chunks]), one.samples, atol=1e-5)
+
+
+def test_onnx_seed_reproducible_and_speakers_listed(onnx_synth: OnnxSynthesizer) -> None:
+    a, b, c = (onnx_synth.synthesize(SHORT, seed=s) for s in (3, 3, 4))
+    np.testing.assert_array_equal(a.samples, b.samples)
+    assert not np.allclose(a.samples, c.samples)
+    assert onnx_synth.speakers == list(SPEAKERS)
+    with pytest.raises(ValueError, match="unknown speaker"):
+        onnx_synth.synthesize(SHORT, speaker="nobody")
+    with pytest.raises(ValueError, match="empty"):
+        onnx_synth.synthesize("   ")
+
+
+def test_numpy_durations_and_length_regulation_match_torch() -> None:
+    import torch
+
+    from tts.encoder.duration import durations_from_log as t_durations
+    from tts.encoder.duration import regulate_length as t_regulate
+
+    rng = np.random.default_rng(0)
+    logw = rng.normal(1.0, 1.0, (3, 9)).astype(np.float32)
+    mask = np.ones((3, 9), np.float32)
+    mask[1, 6:] = 0
+    for rounding in ("ceil", "round"):
+        d = durations_from_log(logw, mask, 1.3, rounding)
+        ref = t_durations(torch.from_numpy(logw), torch.from_numpy(mask), 1.3, rounding).numpy()
+        np.testing.assert_array_equal(d, ref)
+    mu = rng.normal(size=(3, 4, 9)).astype(np.float32)
+    mu_y, y_mask, lengths = regulate_length(mu, d, multiple=4)
+    t_mu, t_mask, t_len = (x.numpy() for x in t_regulate(torch.from_numpy(mu), torch.from_numpy(d)))
+    n = t_mu.shape[-1]
+    assert mu_y.shape[-1] % 4 == 0 and mu_y.shape[-1] - n < 4
+    np.testing.assert_array_equal(lengths, t_len)
+    np.testing.assert_allclose(mu_y[..., :n] * y_mask[..., :n], t_mu * t_mask)
+    assert not y_mask[..., n:].any()
+
+
+def test_runtime_does_not_import_torch(voice_dir: Path, tmp_path: Path) -> None:
+    code = (
+        "import sys; from tts.onnx_runtime import OnnxSynthesizer; "
+        f"s = OnnxSynthesizer.from_pretrained({str(voice_dir)!r}, threads=1); "
+        f"s.synthesize('Hi there.', seed=0).save({str(tmp_path / 'x.wav')!r}); "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "x.wav").stat().st_size > 1000
+
+
+def test_missing_stale_and_broken_exports(voice_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "v"
+    shutil.copytree(voice_dir, folder)
+    (folder / "onnx" / "denoiser.onnx").write_bytes(b"not onnx")
+    with pytest.raises(CheckpointError, match="denoiser.onnx"):
+        OnnxSynthesizer.from_pretrained(folder)
+    (folder / "onnx" / "denoiser.onnx").unlink()
+    with pytest.raises(CheckpointError, match="missing denoiser.onnx"):
+        OnnxSynthesizer.from_pretrained(folder)
+    shutil.copy(voice_dir / "onnx" / "denoiser.onnx", folder / "onnx" / "denoiser.onnx")
+    with open(folder / "vocoder.safetensors", "ab") as f:  # weights changed after the export
+        f.write(b"\0" * 16)
+    with pytest.raises(CheckpointError, match="re-export"):
+        OnnxSynthesizer.from_pretrained(folder)
+    shutil.rmtree(folder / "onnx")
+    with pytest.raises(FileNotFoundError, match="export-onnx"):
+        OnnxSynthesizer.from_pretrained(folder)
+
+
+def test_cli_backends(
+    voice_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="tts-synth")
+    out = tmp_path / "a.wav"
+
+    def backend_of(*extra: str) -> str:
+        caplog.clear()
+        assert synth_main([SHORT, "--voice", str(voice_dir), "-o", str(out), "-v", *extra]) == 0
+        assert out.stat().st_size > 1000
+        return "onnx" if "onnx backend" in caplog.text else "torch" if "torch backend" in caplog.text else "?"
+
+    assert backend_of("--seed", "0") == "onnx"
+    assert backend_of("--backend", "torch") == "torch"
+    assert backend_of("--precision", "bf16") == "torch"  # a torch-only option: auto picks PyTorch
+    code = synth_main([SHORT, "--voice", str(voice_dir), "-o", str(out), "--backend=onnx", "--device=cuda"])
+    assert code == 2 and "--device cuda" in capsys.readouterr().err
+    no_export = build_tiny_voice(tmp_path / "plain")
+    code = synth_main([SHORT, "--voice", str(no_export), "-o", str(tmp_path / "b.wav"), "--backend", "onnx"])
+    assert code == 2 and "export-onnx" in capsys.readouterr().err
+    assert not (tmp_path / "b.wav").exists()
+
+
+def test_cli_auto_falls_back_to_torch_on_a_stale_export(
+    voice_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "v"
+    shutil.copytree(voice_dir, folder)
+    m = json.loads((folder / "onnx" / "manifest.json").read_text())
+    m["source_sizes"]["vocoder.safetensors"] += 1  # as if the vocoder had changed after the export
+    (folder / "onnx" / "manifest.json").write_text(json.dumps(m))
+    out = tmp_path / "a.wav"
+    assert synth_main([SHORT, "--voice", str(folder), "-o", str(out)]) == 0
+    assert "using PyTorch" in capsys.readouterr().err and out.is_file()
+    code = synth_main([SHORT, "--voice", str(folder), "-o", str(out), "--backend", "onnx"])
+    assert code == 2 and "re-export" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not (PRETRAINED / "onnx" / "manifest.json").is_file(), reason="no shipped ONNX export")
+def test_shipped_onnx_export_is_from_the_shipped_weights() -> None:
+    from tts.voice import file_sha256
+
+    m = json.loads((PRETRAINED / "onnx" / "manifest.json").read_text())
+    for name, sha in m["sources"].items():
+        assert file_sha256(PRETRAINED / name) == sha, f"pretrained/onnx is stale for {name}: re-export"
+    synth = OnnxSynthesizer.from_pretrained(PRETRAINED, threads=1)
+    audio = synth.synthesize("Hello world.", seed=0)
+    assert 0.3 < audio.duration < 5.0 and np.abs(audio.samples).max() > 0.01

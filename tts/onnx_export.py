@@ -1,0 +1,219 @@
+"""Export a whole voice to ONNX for the torch-free runtime (:mod:`tts.onnx_runtime`).
+
+    python -m tts.voice export-onnx [--voice DIR] [--out DIR/onnx] [--opset 17]
+
+Writes four graphs and a manifest into ``VOICE/onnx/``::
+
+    encoder.onnx      tokens (B, N) int64, lengths (B,), [speakers (B,)]
+                      -> mu (B, C, N), x_mask (B, 1, N), logw (B, 1, N), [g (B, S)]
+    denoiser.onnx     x (B, C, T), t (B,), mu (B, C, T), mask (B, 1, T), [g (B, S)] -> v (B, C, T)
+                      (T a multiple of the U-Net's downsampling factor: the runtime pads)
+    vae_decoder.onnx  z (B, C, T), lengths (B,) -> mel (B, M, T·r)
+    vocoder.onnx      mel (B, M, T) -> wav (B, T·hop)         (:mod:`tts.vocoder.onnx_export`)
+    manifest.json     symbol table, speakers, audio and model settings, and the sha256 of the
+                      three ``.safetensors`` files the graphs were made from
+
+Only the networks are graphs; everything with data-dependent control flow (durations, length
+regulation, the ODE sampler loop with classifier-free guidance, padding) is numpy in the runtime,
+so every axis is dynamic and the graphs are traced once with the TorchScript exporter (no
+onnxscript needed). Each graph is checked against PyTorch on an input of another length than the
+one it was traced with, and the export is refused when they differ by more than ``tolerance``.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from tts.checkpoint import CheckpointError
+from tts.config import to_dict
+from tts.voice import ACOUSTIC_FILE, VAE_FILE, VOCODER_FILE, file_sha256, load_voice
+
+ONNX_DIR = "onnx"  #: sub-folder of a voice folder that holds its ONNX export
+MANIFEST = "manifest.json"
+FORMAT = 1  #: manifest format version, checked by the runtime
+
+
+class _Encoder(nn.Module):
+    """Text encoder + duration predictor (+ speaker embedding) as one graph."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.m = model
+
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, speakers: torch.Tensor | None = None):
+        g = None if speakers is None else self.m.speaker_emb(speakers)
+        h, mu, x_mask = self.m.encoder(tokens, lengths, g)
+        logw = self.m.duration(h, x_mask, g).reshape(x_mask.shape)
+        return (mu, x_mask, logw) if g is None else (mu, x_mask, logw, g)
+
+
+class _Denoiser(nn.Module):
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x, t, mu, mask, g=None):
+        return self.net(x, t, mu, mask, g)
+
+
+class _VAEDecoder(nn.Module):
+    def __init__(self, vae: nn.Module) -> None:
+        super().__init__()
+        self.vae = vae
+
+    def forward(self, z: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.vae.decode(z, lengths)[0]
+
+
+def _export(
+    module: nn.Module, args: tuple, path: Path, names: list[str], outputs: list[str], axes: dict, opset: int
+):
+    module.eval()
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
+        torch.onnx.export(
+            module,
+            args,
+            str(path),
+            input_names=names,
+            output_names=outputs,
+            dynamic_axes=axes,
+            opset_version=opset,
+            dynamo=False,  # needs no onnxscript; the graphs have no data-dependent control flow
+        )
+
+
+def _max_difference(module: nn.Module, path: Path, inputs: dict[str, torch.Tensor]) -> float:
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        ref = module(*inputs.values())
+    ref = ref if isinstance(ref, tuple) else (ref,)
+    got = sess.run(None, {k: v.numpy() for k, v in inputs.items()})
+    return max(float(np.abs(r.numpy() - o).max()) for r, o in zip(ref, got))
+
+
+def export_voice_onnx(
+    voice_dir: str | Path | None = None,
+    out: str | Path | None = None,
+    opset: int = 17,
+    tolerance: float = 1e-3,
+) -> Path:
+    """Export the voice in ``voice_dir`` (default: the shipped one) to ``out`` (default
+    ``VOICE/onnx``); returns the folder. Raises ``CheckpointError`` when a graph's onnxruntime
+    output differs from PyTorch's by more than ``tolerance``."""
+    from tts.vocoder.generators import Vocoder
+    from tts.vocoder.load import read_vocoder
+    from tts.vocoder.onnx_export import export_onnx, max_abs_difference
+
+    voice = load_voice(voice_dir, precision="fp32")
+    folder = voice.folder
+    voc_file = folder / VOCODER_FILE
+    if not isinstance(voice.vocoder, Vocoder) or not voc_file.is_file():
+        raise CheckpointError(f"{folder} has no {VOCODER_FILE}: the ONNX runtime needs a trained vocoder")
+    out_dir = Path(out) if out is not None else folder / ONNX_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model, vae = voice.acoustic.eval(), voice.vae.eval()
+    net = model.decoder.net
+    multi = model.speaker_emb is not None
+    torch.manual_seed(0)
+    diffs: dict[str, float] = {}
+
+    # encoder + durations: traced at N = 23, checked at N = 31 with a shorter second item
+    tok = torch.randint(1, len(voice.tokenizer.symbols), (2, 23))
+    enc_in = {"tokens": tok, "lengths": torch.tensor([23, 17])}
+    enc_out, enc_axes = ["mu", "x_mask", "logw"], {"tokens": {0: "B", 1: "N"}, "lengths": {0: "B"}}
+    if multi:
+        enc_in["speakers"] = torch.zeros(2, dtype=torch.long)
+        enc_out.append("g")
+        enc_axes["speakers"] = {0: "B"}
+    enc_axes.update(
+        {"mu": {0: "B", 2: "N"}, "x_mask": {0: "B", 2: "N"}, "logw": {0: "B", 2: "N"}, "g": {0: "B"}}
+    )
+    enc = _Encoder(model)
+    _export(enc, tuple(enc_in.values()), out_dir / "encoder.onnx", list(enc_in), enc_out, enc_axes, opset)
+    check = dict(
+        enc_in, tokens=torch.randint(1, len(voice.tokenizer.symbols), (2, 31)), lengths=torch.tensor([31, 12])
+    )
+    if multi:
+        check["speakers"] = torch.tensor([0, len(voice.speakers) - 1])
+    diffs["encoder"] = _max_difference(enc, out_dir / "encoder.onnx", check)
+
+    # denoiser: traced at a length that needs no padding (the runtime pads), checked at another
+    c, f = net.conv_out.out_channels, net.factor
+
+    def den_inputs(b: int, t: int) -> dict[str, torch.Tensor]:
+        mask = torch.ones(b, 1, t)
+        mask[-1, :, t // 2 :] = 0
+        d = {"x": torch.randn(b, c, t), "t": torch.full((b,), 0.3), "mu": torch.randn(b, c, t), "mask": mask}
+        if multi:
+            d["g"] = model.speaker_emb(torch.zeros(b, dtype=torch.long)).detach()
+        return d
+
+    den_in = den_inputs(2, 8 * f)
+    den_axes = {k: {0: "B", 2: "T"} for k in ("x", "mu", "mask", "v")} | {"t": {0: "B"}, "g": {0: "B"}}
+    den = _Denoiser(net)
+    _export(den, tuple(den_in.values()), out_dir / "denoiser.onnx", list(den_in), ["v"], den_axes, opset)
+    diffs["denoiser"] = _max_difference(den, out_dir / "denoiser.onnx", den_inputs(3, 13 * f))
+
+    # VAE decoder
+    lat = vae.cfg.latent_channels
+    dec = _VAEDecoder(vae)
+    dec_axes = {"z": {0: "B", 2: "T"}, "lengths": {0: "B"}, "mel": {0: "B", 2: "F"}}
+    _export(
+        dec,
+        (torch.randn(2, lat, 20), torch.tensor([20, 11])),
+        out_dir / "vae_decoder.onnx",
+        ["z", "lengths"],
+        ["mel"],
+        dec_axes,
+        opset,
+    )
+    diffs["vae_decoder"] = _max_difference(
+        dec, out_dir / "vae_decoder.onnx", {"z": torch.randn(2, lat, 33), "lengths": torch.tensor([33, 9])}
+    )
+
+    # vocoder: its own exporter (metadata with the vocoder config)
+    voc_cfg, _, _ = read_vocoder(voc_file)
+    export_onnx(voice.vocoder, out_dir / "vocoder.onnx", config=to_dict(voc_cfg), opset=opset)
+    diffs["vocoder"] = max_abs_difference(voice.vocoder, out_dir / "vocoder.onnx")
+
+    bad = {k: v for k, v in diffs.items() if not v <= tolerance}
+    if bad:
+        raise CheckpointError(f"onnxruntime differs from PyTorch by more than {tolerance:g}: {bad}")
+    mcfg = model.cfg
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "sources": {name: file_sha256(folder / name) for name in (ACOUSTIC_FILE, VAE_FILE, VOCODER_FILE)},
+        # checked at every load (cheap); the sha256 above by the tests of the shipped voice
+        "source_sizes": {
+            name: (folder / name).stat().st_size for name in (ACOUSTIC_FILE, VAE_FILE, VOCODER_FILE)
+        },
+        "tokenizer": voice.tokenizer.to_dict(),
+        "speakers": list(voice.speakers),
+        "add_blank": voice.add_blank,
+        "audio": to_dict(voice.audio),
+        "speaker_conditioned": multi,
+        "latent_channels": c,
+        "unet_factor": f,
+        "vae_downsample": int(vae.cfg.downsample),
+        "sigma_min": float(model.decoder.cfg.sigma_min),
+        "defaults": {
+            "steps": mcfg.steps,
+            "temperature": mcfg.temperature,
+            "sampler": mcfg.sampler,
+            "duration_rounding": mcfg.duration.rounding,
+        },
+        "max_difference": diffs,
+        "opset": opset,
+    }
+    (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    return out_dir

@@ -1,0 +1,280 @@
+"""Speak with onnxruntime and numpy only: the same pipeline as :class:`tts.synthesizer.Synthesizer`
+without importing torch.
+
+Importing torch takes 1.5–2 s of a 2–3 s ``tts-synth`` cold start on the 2-core machine, while
+onnxruntime imports in 0.25 s; onnxruntime also runs the diffusion U-Net about twice as fast as
+eager PyTorch at one-sentence sizes (docs/benchmarks.md). A voice folder gets the four graphs with
+``python -m tts.voice export-onnx`` (:mod:`tts.onnx_export`), into ``VOICE/onnx/``::
+
+    ids ─encoder.onnx─▶ mu, logw ─numpy: durations, length regulation─▶ mu_y (B, C, T_lat)
+    noise ─ODE sampler (tts.samplers) over denoiser.onnx, guidance in numpy─▶ latents
+    latents ─vae_decoder.onnx─▶ mel (B, M, T) ─vocoder.onnx─▶ wav (B, T·hop)
+
+Text handling, sentences, pauses and batching are :class:`tts.speech.SynthesizerBase`'s, so
+``OnnxSynthesizer`` has the ``Synthesizer`` API (``synthesize``, ``stream``,
+``synthesize_batch``, ``prepare``, ``speakers`` …). Differences: the starting noise comes from
+numpy's generator, so a seed gives other (equally likely) audio than the PyTorch backend with the
+same seed — with ``temperature=0`` the two agree to float rounding (tested); and ``stream`` yields
+each sentence whole, because the ONNX vocoder integrates its phase over the whole input and cannot
+continue it across windows. Everything runs in fp32.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tts.files import CheckpointError
+from tts.speech import SynthesizerBase
+from tts.text import Tokenizer
+from tts.voice import (
+    ACOUSTIC_FILE,
+    VAE_FILE,
+    VOCODER_FILE,
+    SynthesisOptions,
+    VoiceConfig,
+    VoiceOptionsMixin,
+    load_voice_config,
+    resolve_voice_dir,
+)
+
+ONNX_DIR = "onnx"  #: sub-folder of a voice folder with its export (tts.onnx_export.ONNX_DIR)
+MANIFEST = "manifest.json"
+FORMAT = 1
+GRAPHS = ("encoder", "denoiser", "vae_decoder", "vocoder")
+
+
+def onnx_export_dir(folder: str | Path) -> Path | None:
+    """``VOICE/onnx`` when it holds an export (a manifest), else None. Cheap: no file is read."""
+    d = Path(folder) / ONNX_DIR
+    return d if (d / MANIFEST).is_file() else None
+
+
+@dataclass(frozen=True)
+class OnnxAudioSettings:
+    """The audio settings the runtime needs (a torch-free subset of ``tts.audio.AudioConfig``)."""
+
+    sample_rate: int
+    hop_length: int
+    n_mels: int
+    log_clamp: float
+
+
+@dataclass
+class OnnxVoice(VoiceOptionsMixin):
+    """A voice folder's ONNX export, loaded: sessions plus what is needed to feed them."""
+
+    folder: Path
+    config: VoiceConfig
+    tokenizer: Tokenizer
+    speakers: list[str]
+    add_blank: bool
+    audio: OnnxAudioSettings
+    manifest: dict[str, Any]
+    sessions: dict[str, Any]
+    vocoder_name: str = "onnx"
+    precision: str = "fp32"
+
+
+def load_onnx_voice(path: str | Path | None = None, threads: int | None = None) -> OnnxVoice:
+    """Load the ONNX export of a voice folder (default: the shipped voice).
+
+    Raises ``FileNotFoundError`` when there is no voice or no export, and ``CheckpointError``
+    for an unreadable manifest or graph, or an export made from other weights than the folder's
+    (its manifest records their sizes; a changed file means a stale export).
+    """
+    try:
+        import onnxruntime as ort
+    except ImportError as e:
+        raise ImportError("the ONNX runtime needs onnxruntime: pip install onnxruntime") from e
+
+    folder, _ = resolve_voice_dir(path)
+    d = onnx_export_dir(folder)
+    if d is None:
+        raise FileNotFoundError(
+            f"voice folder {folder} has no ONNX export ({ONNX_DIR}/{MANIFEST}); "
+            f"make one with: python -m tts.voice export-onnx --voice {folder}"
+        )
+    try:
+        manifest = json.loads((d / MANIFEST).read_text(encoding="utf-8"))
+        if manifest.get("format") != FORMAT:
+            raise ValueError(f"format {manifest.get('format')!r}, this version reads {FORMAT}")
+        tokenizer = Tokenizer.from_dict(manifest["tokenizer"])
+        a = manifest["audio"]
+        audio = OnnxAudioSettings(
+            int(a["sample_rate"]), int(a["hop_length"]), int(a["n_mels"]), float(a["log_clamp"])
+        )
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise CheckpointError(f"{d / MANIFEST}: unreadable ONNX manifest: {e}") from e
+    sizes = manifest.get("source_sizes", {})
+    for name in (ACOUSTIC_FILE, VAE_FILE, VOCODER_FILE):
+        f = folder / name
+        if name in sizes and f.is_file() and f.stat().st_size != sizes[name]:
+            raise CheckpointError(
+                f"{d} was exported from another {name} than {f}; "
+                f"re-export with: python -m tts.voice export-onnx --voice {folder}"
+            )
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = int(threads) if threads else 0  # 0: onnxruntime's choice
+    opts.inter_op_num_threads = 1
+    sessions = {}
+    for name in GRAPHS:
+        p = d / f"{name}.onnx"
+        if not p.is_file():
+            raise CheckpointError(f"ONNX export {d} is missing {p.name}")
+        try:
+            sessions[name] = ort.InferenceSession(str(p), opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own exception types for bad files
+            raise CheckpointError(f"{p} is not a loadable ONNX model: {e}") from e
+    cfg = load_voice_config(folder)
+    defaults = manifest.get("defaults", {})
+    cfg = replace(
+        cfg,
+        steps=defaults.get("steps") if cfg.steps is None else cfg.steps,
+        temperature=defaults.get("temperature") if cfg.temperature is None else cfg.temperature,
+        sampler=defaults.get("sampler") if cfg.sampler is None else cfg.sampler,
+        duration_rounding=cfg.duration_rounding or defaults.get("duration_rounding", "ceil"),
+    )
+    speakers = [str(s) for s in manifest.get("speakers", [])]
+    if cfg.speaker is not None and cfg.speaker not in speakers:
+        raise CheckpointError(f"{folder}: default speaker {cfg.speaker!r} is not one of {speakers}")
+    return OnnxVoice(
+        folder=folder,
+        config=cfg,
+        tokenizer=tokenizer,
+        speakers=speakers,
+        add_blank=bool(manifest.get("add_blank", False)),
+        audio=audio,
+        manifest=manifest,
+        sessions=sessions,
+    )
+
+
+def durations_from_log(logw: np.ndarray, mask: np.ndarray, length_scale: float, rounding: str) -> np.ndarray:
+    """``ceil(exp(logw) · length_scale)`` (or ``round``) frames, at least 1 per valid token, 0 on
+    padding: ``(B, N)`` int64 (as ``tts.encoder.duration.durations_from_log``)."""
+    w = np.exp(logw.astype(np.float32)) * np.float32(length_scale)
+    d = np.ceil(w) if rounding == "ceil" else np.round(w)
+    return (np.maximum(d, 1).astype(np.int64) * (mask > 0)).astype(np.int64)
+
+
+def regulate_length(
+    mu: np.ndarray, durations: np.ndarray, multiple: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Repeat token ``n``'s column of ``mu (B, C, N)`` ``durations[b, n]`` times -> ``mu_y (B, C, T)``,
+    frame mask ``(B, 1, T)`` and lengths ``(B,)``; ``T`` is the longest length rounded up to
+    ``multiple`` (the U-Net's downsampling factor; the extra frames are masked)."""
+    lengths = durations.sum(axis=1)
+    t = int(math.ceil(int(lengths.max()) / multiple) * multiple)
+    b, c, _ = mu.shape
+    mu_y = np.zeros((b, c, t), np.float32)
+    mask = np.zeros((b, 1, t), np.float32)
+    for i in range(b):
+        n = int(lengths[i])
+        mu_y[i, :, :n] = np.repeat(mu[i], durations[i], axis=-1)
+        mask[i, :, :n] = 1.0
+    return mu_y, mask, lengths
+
+
+class OnnxSynthesizer(SynthesizerBase):
+    """Text-to-speech with a voice's ONNX export; the API of :class:`tts.synthesizer.Synthesizer`.
+
+    >>> synth = OnnxSynthesizer.from_pretrained()                  # doctest: +SKIP
+    >>> synth.synthesize("Hello there.", seed=0).save("hello.wav")   # doctest: +SKIP
+    """
+
+    voice: OnnxVoice
+
+    @classmethod
+    def from_pretrained(
+        cls, path: str | Path | None = None, threads: int | None = None, **kwargs: Any
+    ) -> OnnxSynthesizer:
+        """Load ``VOICE/onnx`` (default voice: the shipped one); ``threads``: onnxruntime's
+        intra-op threads per graph (default: its choice). Other keyword arguments go to the
+        constructor (``max_chars``)."""
+        if threads is not None and int(threads) < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
+        return cls(load_onnx_voice(path, threads), **kwargs)
+
+    # ------------------------------------------------------------------ backend hooks
+    @contextmanager
+    def _inference(self) -> Iterator[None]:
+        with self._lock:
+            yield
+
+    def _generator(self, seed: int | None) -> np.random.Generator:
+        return np.random.default_rng(seed)
+
+    def _run(self, graph: str, **inputs: np.ndarray) -> list[np.ndarray]:
+        sess = self.voice.sessions[graph]
+        wanted = {i.name for i in sess.get_inputs()}
+        return sess.run(None, {k: v for k, v in inputs.items() if k in wanted})
+
+    def _acoustic(
+        self, token_ids: Sequence[Sequence[int]], opts: SynthesisOptions, gen: np.random.Generator
+    ) -> tuple[np.ndarray, list[int], list[np.ndarray]]:
+        """Token ids of B sentences -> raw log-mel ``(B, M, T)``, mel lengths, mel frames per token."""
+        m = self.voice.manifest
+        b = len(token_ids)
+        lengths = np.array([len(t) for t in token_ids], np.int64)
+        tokens = np.zeros((b, int(lengths.max())), np.int64)
+        for i, ids in enumerate(token_ids):
+            tokens[i, : len(ids)] = ids
+        speakers = np.full((b,), opts.speaker, np.int64)
+        mu, x_mask, logw, *rest = self._run("encoder", tokens=tokens, lengths=lengths, speakers=speakers)
+        g = rest[0] if rest else None
+        durations = durations_from_log(logw[:, 0], x_mask[:, 0], opts.length_scale, opts.duration_rounding)
+        if int(durations.sum(axis=1).min()) < 1:
+            raise ValueError("every utterance needs at least one latent frame (all durations are 0)")
+        mu_y, mask, lat_lengths = regulate_length(mu, durations, int(m["unet_factor"]))
+        x0 = gen.standard_normal(mu_y.shape, dtype=np.float32) * np.float32(opts.temperature)
+        guidance = float(opts.guidance)
+        if guidance > 0:  # conditional and unconditional fields in one batched call
+            mu2, mask2 = np.concatenate([mu_y, np.zeros_like(mu_y)]), np.concatenate([mask, mask])
+            g2 = None if g is None else np.concatenate([g, g])
+
+        def velocity(x: np.ndarray, t: float) -> np.ndarray:
+            x = (x * mask).astype(np.float32)
+            if guidance == 0:
+                return self._run("denoiser", x=x, t=np.full((b,), t, np.float32), mu=mu_y, mask=mask, g=g)[0]
+            v = self._run(
+                "denoiser",
+                x=np.concatenate([x, x]),
+                t=np.full((2 * b,), t, np.float32),
+                mu=mu2,
+                mask=mask2,
+                g=g2,
+            )[0]
+            v_c, v_u = v[:b], v[b:]
+            return v_c + np.float32(guidance) * (v_c - v_u)
+
+        from tts.samplers import SAMPLERS
+
+        z = SAMPLERS[opts.sampler](velocity, x0 * mask, opts.steps, sigma_min=float(m["sigma_min"])) * mask
+        t_lat = int(lat_lengths.max())
+        z = np.ascontiguousarray(z[:, :, :t_lat], dtype=np.float32)
+        (mel,) = self._run("vae_decoder", z=z, lengths=lat_lengths)
+        r = int(m["vae_downsample"])
+        per_token = [(durations[i, : len(ids)] * r).astype(np.float32) for i, ids in enumerate(token_ids)]
+        return mel, [int(n) * r for n in lat_lengths], per_token
+
+    def _vocode(self, mel: np.ndarray, mel_lengths: Sequence[int]) -> list[np.ndarray]:
+        """``mel: (B, M, T)`` -> one waveform ``(mel_lengths[b] * hop,)`` per item."""
+        mel = np.array(mel, dtype=np.float32)  # a copy: padded frames are overwritten
+        for i, n in enumerate(mel_lengths):
+            mel[i, :, n:] = math.log(self.voice.audio.log_clamp)  # padding reads as silence
+        (wav,) = self._run("vocoder", mel=mel)
+        hop = self.voice.audio.hop_length
+        return [np.ascontiguousarray(wav[i, : n * hop], dtype=np.float32) for i, n in enumerate(mel_lengths)]
+
+    def _vocode_chunks(self, mel: np.ndarray, chunked: bool = True) -> Iterator[np.ndarray]:
+        """One piece per sentence: the exported vocoder's phase integral cannot be carried over."""
+        with self._inference():
+            yield self._vocode(mel, [mel.shape[-1]])[0]
