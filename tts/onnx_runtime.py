@@ -83,8 +83,11 @@ class OnnxVoice(VoiceOptionsMixin):
     precision: str = "fp32"
 
 
-def load_onnx_voice(path: str | Path | None = None, threads: int | None = None) -> OnnxVoice:
-    """Load the ONNX export of a voice folder (default: the shipped voice).
+def load_onnx_voice(
+    path: str | Path | None = None, threads: int | None = None, spin: bool = False
+) -> OnnxVoice:
+    """Load the ONNX export of a voice folder (default: the shipped voice); ``threads``:
+    onnxruntime's intra-op threads (default: its choice); ``spin``: let idle threads spin-wait.
 
     Raises ``FileNotFoundError`` when there is no voice or no export, and ``CheckpointError``
     for an unreadable manifest or graph, or an export made from other weights than the folder's
@@ -124,6 +127,10 @@ def load_onnx_voice(path: str | Path | None = None, threads: int | None = None) 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = int(threads) if threads else 0  # 0: onnxruntime's choice
     opts.inter_op_num_threads = 1
+    # threads that spin while waiting take the cores others need (the reason tts-synth sets
+    # OMP_WAIT_POLICY=PASSIVE for torch); measured on the 2-core machine: a sentence 2x faster
+    # without spinning when anything else runs, PyTorch in the same process included
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     sessions = {}
     for name in GRAPHS:
         p = d / f"{name}.onnx"
