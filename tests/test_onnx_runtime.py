@@ -75,6 +75,17 @@ def test_onnx_matches_pytorch_without_noise(
     assert np.abs(a.samples - b.samples).max() < 1e-3 * max(1.0, np.abs(b.samples).max())
 
 
+def test_onnx_phase_iterations_match_pytorch(tmp_path: Path, voice_dir: Path) -> None:
+    folder = tmp_path / "v"
+    shutil.copytree(voice_dir, folder)
+    cfg = json.loads((folder / "voice.json").read_text())
+    (folder / "voice.json").write_text(json.dumps({**cfg, "phase_iterations": 2}))
+    a = OnnxSynthesizer.from_pretrained(folder, threads=1).synthesize(TWO, temperature=0.0)
+    b = Synthesizer.from_pretrained(folder, threads=1, precision="fp32").synthesize(TWO, temperature=0.0)
+    assert len(a.samples) == len(b.samples)
+    assert np.abs(a.samples - b.samples).max() < 1e-3
+
+
 def test_onnx_batch_and_stream_match_pytorch(onnx_synth: OnnxSynthesizer, torch_synth: Synthesizer) -> None:
     texts = [SHORT, TWO]
     batch = onnx_synth.synthesize_batch(texts, temperature=0.0)

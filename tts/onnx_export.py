@@ -9,7 +9,9 @@ Writes four graphs and a manifest into ``VOICE/onnx/``::
     denoiser.onnx     x (B, C, T), t (B,), mu (B, C, T), mask (B, 1, T), [g (B, S)] -> v (B, C, T)
                       (T a multiple of the U-Net's downsampling factor: the runtime pads)
     vae_decoder.onnx  z (B, C, T), lengths (B,) -> mel (B, M, T·r)
-    vocoder.onnx      mel (B, M, T) -> wav (B, T·hop)         (:mod:`tts.vocoder.onnx_export`)
+    vocoder.onnx      iSTFT vocoder: mel (B, M, T) -> log_mag, phase (B, n_fft/2+1, T); the inverse
+                      STFT (and the optional phase refinement) is numpy, :mod:`tts.spectral`
+                      other vocoders: mel (B, M, T) -> wav (B, T·hop) (:mod:`tts.vocoder.onnx_export`)
     manifest.json     symbol table, speakers, audio and model settings, and the sha256 of the
                       three ``.safetensors`` files the graphs were made from
 
@@ -63,6 +65,15 @@ class _Denoiser(nn.Module):
         return self.net(x, t, mu, mask, g)
 
 
+class _VocoderSpectrum(nn.Module):
+    def __init__(self, vocoder: nn.Module) -> None:
+        super().__init__()
+        self.vocoder = vocoder
+
+    def forward(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.vocoder.log_magnitude_and_phase(mel)
+
+
 class _VAEDecoder(nn.Module):
     def __init__(self, vae: nn.Module) -> None:
         super().__init__()
@@ -110,7 +121,7 @@ def export_voice_onnx(
     """Export the voice in ``voice_dir`` (default: the shipped one) to ``out`` (default
     ``VOICE/onnx``); returns the folder. Raises ``CheckpointError`` when a graph's onnxruntime
     output differs from PyTorch's by more than ``tolerance``."""
-    from tts.vocoder.generators import Vocoder
+    from tts.vocoder.generators import ISTFTGenerator, Vocoder
     from tts.vocoder.load import read_vocoder
     from tts.vocoder.onnx_export import export_onnx, max_abs_difference
 
@@ -181,10 +192,29 @@ def export_voice_onnx(
         dec, out_dir / "vae_decoder.onnx", {"z": torch.randn(2, lat, 33), "lengths": torch.tensor([33, 9])}
     )
 
-    # vocoder: its own exporter (metadata with the vocoder config)
-    voc_cfg, _, _ = read_vocoder(voc_file)
-    export_onnx(voice.vocoder, out_dir / "vocoder.onnx", config=to_dict(voc_cfg), opset=opset)
-    diffs["vocoder"] = max_abs_difference(voice.vocoder, out_dir / "vocoder.onnx")
+    voc = voice.vocoder
+    if isinstance(voc, ISTFTGenerator):  # the spectrum; numpy does the inverse STFT (faster)
+        from tts.spectral import istft
+
+        spec = _VocoderSpectrum(voc)
+        axes = {"mel": {0: "B", 2: "T"}, "log_mag": {0: "B", 2: "T"}, "phase": {0: "B", 2: "T"}}
+        mel = torch.randn(1, voice.audio.n_mels, 40) - 5.0
+        _export(spec, (mel,), out_dir / "vocoder.onnx", ["mel"], ["log_mag", "phase"], axes, opset)
+        import onnxruntime as ort
+
+        check = torch.randn(2, voice.audio.n_mels, 57) - 5.0
+        sess = ort.InferenceSession(str(out_dir / "vocoder.onnx"), providers=["CPUExecutionProvider"])
+        log_mag, phase = sess.run(None, {"mel": check.numpy()})
+        spec_np = np.exp(log_mag) * (np.cos(phase) + 1j * np.sin(phase))
+        wav = istft(spec_np.astype(np.complex64), voice.audio.n_fft, voice.audio.hop_length)
+        with torch.no_grad():
+            diffs["vocoder"] = float(np.abs(voc(check).numpy() - wav).max())
+        vocoder_output = "spectrum"
+    else:  # its own exporter (metadata with the vocoder config)
+        voc_cfg, _, _ = read_vocoder(voc_file)
+        export_onnx(voc, out_dir / "vocoder.onnx", config=to_dict(voc_cfg), opset=opset)
+        diffs["vocoder"] = max_abs_difference(voc, out_dir / "vocoder.onnx")
+        vocoder_output = "wav"
 
     bad = {k: v for k, v in diffs.items() if not v <= tolerance}
     if bad:
@@ -206,6 +236,7 @@ def export_voice_onnx(
         "unet_factor": f,
         "vae_downsample": int(vae.cfg.downsample),
         "sigma_min": float(model.decoder.cfg.sigma_min),
+        "vocoder_output": vocoder_output,
         "defaults": {
             "steps": mcfg.steps,
             "temperature": mcfg.temperature,

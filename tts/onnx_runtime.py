@@ -63,6 +63,7 @@ class OnnxAudioSettings:
 
     sample_rate: int
     hop_length: int
+    n_fft: int
     n_mels: int
     log_clamp: float
 
@@ -112,7 +113,11 @@ def load_onnx_voice(
         tokenizer = Tokenizer.from_dict(manifest["tokenizer"])
         a = manifest["audio"]
         audio = OnnxAudioSettings(
-            int(a["sample_rate"]), int(a["hop_length"]), int(a["n_mels"]), float(a["log_clamp"])
+            int(a["sample_rate"]),
+            int(a["hop_length"]),
+            int(a["n_fft"]),
+            int(a["n_mels"]),
+            float(a["log_clamp"]),
         )
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise CheckpointError(f"{d / MANIFEST}: unreadable ONNX manifest: {e}") from e
@@ -277,8 +282,15 @@ class OnnxSynthesizer(SynthesizerBase):
         mel = np.array(mel, dtype=np.float32)  # a copy: padded frames are overwritten
         for i, n in enumerate(mel_lengths):
             mel[i, :, n:] = math.log(self.voice.audio.log_clamp)  # padding reads as silence
-        (wav,) = self._run("vocoder", mel=mel)
-        hop = self.voice.audio.hop_length
+        a = self.voice.audio
+        if self.voice.manifest.get("vocoder_output") == "spectrum":  # iSTFT vocoder: numpy inverse
+            from tts.spectral import refine_phase
+
+            log_mag, phase = self._run("vocoder", mel=mel)
+            wav = refine_phase(log_mag, phase, self.voice.config.phase_iterations, a.n_fft, a.hop_length)
+        else:
+            (wav,) = self._run("vocoder", mel=mel)
+        hop = a.hop_length
         return [np.ascontiguousarray(wav[i, : n * hop], dtype=np.float32) for i, n in enumerate(mel_lengths)]
 
     def _vocode_chunks(self, mel: np.ndarray, chunked: bool = True) -> Iterator[np.ndarray]:

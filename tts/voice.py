@@ -72,6 +72,8 @@ class VoiceConfig:
     sentence_pause: float = 0.25  #: seconds of silence between sentences of a long text
     #: frames from predicted durations: "ceil" or "round" (None: the model's); see docs/acoustic.md
     duration_rounding: str | None = None
+    #: fast Griffin-Lim iterations after an iSTFT vocoder's predicted phase (0 = off; tts.spectral)
+    phase_iterations: int = 0
 
     def __post_init__(self) -> None:
         if self.steps is not None and self.steps < 1:
@@ -80,8 +82,8 @@ class VoiceConfig:
             raise ValueError(f"temperature must be >= 0, got {self.temperature}")
         if self.sampler is not None and self.sampler not in SAMPLERS:
             raise ValueError(f"unknown sampler {self.sampler!r}; choose from {', '.join(SAMPLERS)}")
-        if self.guidance < 0 or self.sentence_pause < 0:
-            raise ValueError("guidance and sentence_pause must be >= 0")
+        if self.guidance < 0 or self.sentence_pause < 0 or self.phase_iterations < 0:
+            raise ValueError("guidance, sentence_pause and phase_iterations must be >= 0")
         if self.duration_rounding not in (None, *DURATION_ROUNDING):
             raise ValueError(
                 f"duration_rounding must be one of {DURATION_ROUNDING}, got {self.duration_rounding!r}"
@@ -378,6 +380,8 @@ def load_voice(
     from tts.precision import apply_precision
 
     precision = apply_precision(precision, device, vae, voc)
+    if hasattr(voc, "phase_iterations"):  # an iSTFT vocoder: phase refinement at inference
+        voc.phase_iterations = int(cfg.phase_iterations)
     model_cfg = acoustic.cfg  # voice.json settings left out fall back to the model's own defaults
     cfg = replace(
         cfg,
@@ -449,6 +453,9 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--steps", type=int, default=None, help="default ODE steps")
     a.add_argument("--temperature", type=float, default=None, help="default noise temperature")
     a.add_argument("--guidance", type=float, default=0.0, help="default classifier-free guidance weight")
+    a.add_argument(
+        "--phase-iterations", type=int, default=0, help="phase refinement steps after the vocoder (default 0)"
+    )
     a.add_argument("--language", default="en-us", help="espeak-ng language (default: %(default)s)")
     a.add_argument(
         "--duration-rounding", choices=DURATION_ROUNDING, default=None, help="default: the model's"
@@ -474,6 +481,7 @@ def main(argv: list[str] | None = None) -> int:
         temperature=args.temperature,
         guidance=args.guidance,
         duration_rounding=args.duration_rounding,
+        phase_iterations=args.phase_iterations,
     )
     folder = assemble_voice(args.out, args.acoustic, args.vae, args.vocoder, cfg)
     print(f"voice folder ready: {folder}")

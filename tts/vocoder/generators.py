@@ -147,7 +147,10 @@ class ISTFTGenerator(Vocoder):
         self.istft = InverseSTFT(audio.n_fft, audio.hop_length, audio.win_length)
         self.log_max_magnitude = math.log(cfg.max_magnitude)
         self.integrates_phase = cfg.phase == "instantaneous"
-        self.context_frames = istft_context_frames(cfg.num_layers, cfg.kernel_size, audio)
+        self._receptive_frames = istft_context_frames(cfg.num_layers, cfg.kernel_size, audio)
+        #: inference only: fast Griffin-Lim iterations from the predicted phase (:mod:`tts.spectral`);
+        #: set from ``voice.json`` (``phase_iterations``) by :func:`tts.voice.load_voice`
+        self.phase_iterations = 0
         if self.integrates_phase:
             # deviation of each bin's phase advance from its centre frequency; zero at the start, so a
             # warm start from an "absolute" model begins as a phase vocoder at the bin centres
@@ -157,6 +160,12 @@ class ISTFTGenerator(Vocoder):
             k = torch.arange(self.n_bins, dtype=torch.float64)
             centre = wrap_angle(2 * math.pi * k * audio.hop_length / audio.n_fft)
             self.register_buffer("centre_advance", centre.float().view(1, -1, 1), persistent=False)
+
+    @property
+    def context_frames(self) -> int:  # type: ignore[override]
+        """The receptive field, widened by ``n_fft / hop - 1`` frames per phase iteration."""
+        spread = self.audio.n_fft // self.audio.hop_length - 1
+        return self._receptive_frames + spread * self.phase_iterations
 
     def bf16_matmuls(self) -> int:
         """The ConvNeXt blocks' pointwise layers only: the head, the phase integral and the inverse
@@ -195,7 +204,20 @@ class ISTFTGenerator(Vocoder):
         return self._real_imag(*self.log_magnitude_and_phase(mel))
 
     def waveform(self, log_mag: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
-        """Inverse STFT of ``exp(log_mag) · e^{i·phase}``: ``2 × (B, F, T) -> (B, T·hop)``."""
+        """Inverse STFT of ``exp(log_mag) · e^{i·phase}``: ``2 × (B, F, T) -> (B, T·hop)``; with
+        ``phase_iterations`` > 0 (inference, no gradient) after that many phase-refinement steps."""
+        if self.phase_iterations > 0 and not torch.is_grad_enabled():
+            from tts.spectral import refine_phase
+
+            a = self.audio
+            wav = refine_phase(
+                log_mag.float().cpu().numpy(),
+                phase.float().cpu().numpy(),
+                self.phase_iterations,
+                a.n_fft,
+                a.hop_length,
+            )
+            return torch.from_numpy(wav).to(log_mag.device)
         real, imag = self._real_imag(log_mag, phase)
         with fp32_region(log_mag.device):
             return self.istft(real, imag)
@@ -205,6 +227,8 @@ class ISTFTGenerator(Vocoder):
         ``(wav, log_magnitude, phase)`` for the training losses that look at the head directly."""
         check_mel(mel, self.audio.n_mels)
         if not return_spectrum:
+            if self.phase_iterations > 0:
+                return self.waveform(*self.log_magnitude_and_phase(mel))
             real, imag = self.spectrum(mel)
             with fp32_region(mel.device):
                 return self.istft(real, imag)
