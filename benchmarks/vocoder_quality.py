@@ -47,7 +47,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for spk in args.speakers:
                 out = work / f"vocoder{i}" / spk
                 utts.append(
-                    copy_synthesis(args.heldout / spk, out, voc, args.n, args.threads, args.precision)
+                    copy_synthesis(
+                        args.heldout / spk,
+                        out,
+                        voc,
+                        args.n,
+                        args.threads,
+                        args.precision,
+                        args.phase_iterations,
+                    )
                 )
             opts = ScoreOptions(asr=True, dnsmos=True, distance=True, jobs=args.jobs, threads=1)
             flat = score_utterances([u for group in utts for u in group], opts)
@@ -117,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         "--vocoder", action="append", required=True, help="griffin-lim or a vocoder file; repeat to compare"
     )
     p.add_argument("--precision", choices=PRECISIONS, default="fp32", help="tts.precision (default: fp32)")
+    p.add_argument(
+        "--phase-iterations", type=int, default=0, help="phase refinement after iSTFT vocoders (default 0)"
+    )
     p.add_argument("--jobs", type=int, default=2, help="scoring processes (default: %(default)s)")
     p.add_argument("--threads", type=int, default=1, help="torch threads while vocoding (default: 1)")
     p.add_argument("--out", type=Path, help="keep the copies here (default: a temporary folder)")

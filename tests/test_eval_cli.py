@@ -99,6 +99,17 @@ def test_copysynth_griffin_lim(teacher, tmp_path):
     assert 0.5 < res["stoi"] < 0.999
 
 
+def test_copysynth_phase_iterations_need_an_istft_vocoder(teacher, tmp_path, capsys):
+    from tiny_voice import build_tiny_voice
+
+    voc = build_tiny_voice(tmp_path / "v", vocoder_phase="instantaneous") / "vocoder.safetensors"
+    common = [str(teacher), "--limit", "1", "--jobs", "1", "--phase-iterations", "2"]
+    assert cli.main(["copysynth", common[0], str(tmp_path / "a"), *common[1:], "--vocoder", str(voc)]) == 0
+    assert len(list((tmp_path / "a" / "wavs").glob("*.wav"))) == 1
+    assert cli.main(["copysynth", common[0], str(tmp_path / "b"), *common[1:]]) == 2  # Griffin-Lim
+    assert "iSTFT vocoder" in capsys.readouterr().err
+
+
 def test_speed_command_times_a_voice(tmp_path, monkeypatch, capsys):
     import numpy as np
 

@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("out", type=Path)
     c.add_argument("--vocoder", default="griffin-lim")
     c.add_argument("--precision", choices=PRECISIONS, default="auto", help="tts.precision")
+    c.add_argument("--phase-iterations", type=int, default=0, help="phase refinement after an iSTFT vocoder")
     c.add_argument("--score", action="store_true", help="then score the copies against the sources")
     _common(c)
 
@@ -206,7 +207,9 @@ def cmd_copysynth(args: argparse.Namespace) -> int:
     from tts.eval.score import markdown_table, score_utterances, summarize
     from tts.eval.voice import copy_synthesis
 
-    utts = copy_synthesis(args.src, args.out, args.vocoder, args.limit, args.threads, args.precision)
+    utts = copy_synthesis(
+        args.src, args.out, args.vocoder, args.limit, args.threads, args.precision, args.phase_iterations
+    )
     print(f"wrote {len(utts)} files to {args.out / 'wavs'}")
     if args.score:
         rows = score_utterances(utts, _options(args))

@@ -97,9 +97,11 @@ def copy_synthesis(
     limit: int | None = None,
     threads: int = 1,
     precision: str = "fp32",
+    phase_iterations: int = 0,
 ) -> list[Utterance]:
     """Re-synthesise each wav of ``src`` from its 80-bin log-mel with ``vocoder``
-    (``precision``: see :mod:`tts.precision`).
+    (``precision``: see :mod:`tts.precision`; ``phase_iterations``: phase refinement after an iSTFT
+    vocoder, as ``voice.json``'s, :mod:`tts.spectral`).
 
     Writes ``out_dir/wavs/ID.wav`` + ``out_dir/metadata.csv``; returns utterances whose reference is
     the source file. ``vocoder``: ``"griffin-lim"`` or a vocoder file (see ``tts.vocoder.load_vocoder``).
@@ -116,6 +118,10 @@ def copy_synthesis(
     mel_fn = MelSpectrogram(cfg)
     voc = load_vocoder(vocoder, "cpu")
     apply_precision(precision, "cpu", voc)
+    if phase_iterations:
+        if not hasattr(voc, "phase_iterations"):
+            raise ValueError(f"phase refinement needs an iSTFT vocoder, not {vocoder}")
+        voc.phase_iterations = int(phase_iterations)
     rows = read_metadata(src / "metadata.csv")[:limit]
     (out_dir / "wavs").mkdir(parents=True, exist_ok=True)
     out = []
