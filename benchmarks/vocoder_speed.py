@@ -81,6 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--bf16", action="store_true", help="also time bf16 matrix multiplies (tts.precision; AMX CPUs)"
     )
+    parser.add_argument(
+        "--phase-iterations",
+        type=int,
+        default=0,
+        help="also time the iSTFT generator with this many phase-refinement steps (tts.spectral)",
+    )
     parser.add_argument("--train-step", action="store_true", help="also time training steps")
     parser.add_argument("--batch", type=int, default=8, help="training batch for --train-step")
     parser.add_argument("--config", default=None, help="vocoder TOML whose [model] table to use")
@@ -124,6 +130,12 @@ def main(argv: list[str] | None = None) -> int:
                 with torch.inference_mode():
                     t_bf16 = _best_time(lambda g=fast, x=mel: g(x), args.repeats)
                 line += f"   bf16 matmuls RTF {t_bf16 / audio_s:.4f}"
+        if args.phase_iterations and hasattr(gen, "phase_iterations"):
+            gen.phase_iterations = args.phase_iterations
+            with torch.inference_mode():
+                t_pi = _best_time(lambda g=gen, x=mel: g(x), args.repeats)
+            gen.phase_iterations = 0
+            line += f"   + {args.phase_iterations} phase iterations RTF {t_pi / audio_s:.4f}"
         if args.onnx:
             from tts.vocoder.onnx_export import OnnxVocoder, export_onnx
 
