@@ -86,6 +86,31 @@ def test_onnx_phase_iterations_match_pytorch(tmp_path: Path, voice_dir: Path) ->
     assert np.abs(a.samples - b.samples).max() < 1e-3
 
 
+def test_phase_iterations_override(voice_dir: Path, tmp_path: Path) -> None:
+    assert OnnxSynthesizer.from_pretrained(voice_dir, phase_iterations=3).voice.config.phase_iterations == 3
+    synth = Synthesizer.from_pretrained(voice_dir, phase_iterations=3)
+    assert synth.voice.vocoder.phase_iterations == 3 and synth.voice.config.phase_iterations == 3
+    with pytest.raises(ValueError, match="phase_iterations"):
+        OnnxSynthesizer.from_pretrained(voice_dir, phase_iterations=-1)
+    outs = {}
+    for k in ("0", "2"):
+        out = tmp_path / f"p{k}.wav"
+        assert (
+            synth_main(
+                [SHORT, "--voice", str(voice_dir), "-o", str(out), "--seed", "0", "--phase-iterations", k]
+            )
+            == 0
+        )
+        outs[k] = out.read_bytes()
+    assert outs["0"] != outs["2"]
+    assert (
+        synth_main(
+            [SHORT, "--voice", str(voice_dir), "-o", str(tmp_path / "x.wav"), "--phase-iterations", "-1"]
+        )
+        == 2
+    )
+
+
 def test_onnx_batch_and_stream_match_pytorch(onnx_synth: OnnxSynthesizer, torch_synth: Synthesizer) -> None:
     texts = [SHORT, TWO]
     batch = onnx_synth.synthesize_batch(texts, temperature=0.0)

@@ -85,10 +85,14 @@ class OnnxVoice(VoiceOptionsMixin):
 
 
 def load_onnx_voice(
-    path: str | Path | None = None, threads: int | None = None, spin: bool = False
+    path: str | Path | None = None,
+    threads: int | None = None,
+    spin: bool = False,
+    phase_iterations: int | None = None,
 ) -> OnnxVoice:
     """Load the ONNX export of a voice folder (default: the shipped voice); ``threads``:
-    onnxruntime's intra-op threads (default: its choice); ``spin``: let idle threads spin-wait.
+    onnxruntime's intra-op threads (default: its choice); ``spin``: let idle threads spin-wait;
+    ``phase_iterations`` overrides ``voice.json``'s.
 
     Raises ``FileNotFoundError`` when there is no voice or no export, and ``CheckpointError``
     for an unreadable manifest or graph, or an export made from other weights than the folder's
@@ -153,6 +157,7 @@ def load_onnx_voice(
         temperature=defaults.get("temperature") if cfg.temperature is None else cfg.temperature,
         sampler=defaults.get("sampler") if cfg.sampler is None else cfg.sampler,
         duration_rounding=cfg.duration_rounding or defaults.get("duration_rounding", "ceil"),
+        phase_iterations=cfg.phase_iterations if phase_iterations is None else int(phase_iterations),
     )
     speakers = [str(s) for s in manifest.get("speakers", [])]
     if cfg.speaker is not None and cfg.speaker not in speakers:
@@ -206,14 +211,19 @@ class OnnxSynthesizer(SynthesizerBase):
 
     @classmethod
     def from_pretrained(
-        cls, path: str | Path | None = None, threads: int | None = None, **kwargs: Any
+        cls,
+        path: str | Path | None = None,
+        threads: int | None = None,
+        phase_iterations: int | None = None,
+        **kwargs: Any,
     ) -> OnnxSynthesizer:
         """Load ``VOICE/onnx`` (default voice: the shipped one); ``threads``: onnxruntime's
-        intra-op threads per graph (default: its choice). Other keyword arguments go to the
-        constructor (``max_chars``)."""
+        intra-op threads per graph (default: its choice); ``phase_iterations``: phase refinement
+        steps (default: ``voice.json``'s). Other keyword arguments go to the constructor
+        (``max_chars``)."""
         if threads is not None and int(threads) < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
-        return cls(load_onnx_voice(path, threads), **kwargs)
+        return cls(load_onnx_voice(path, threads, phase_iterations=phase_iterations), **kwargs)
 
     # ------------------------------------------------------------------ backend hooks
     @contextmanager

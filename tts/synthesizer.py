@@ -76,6 +76,7 @@ class Synthesizer(SynthesizerBase):
         vocoder: str | Path | None = None,
         threads: int | None = None,
         precision: str = "auto",
+        phase_iterations: int | None = None,
         **kwargs: Any,
     ) -> Synthesizer:
         """Load a voice folder (default: the shipped ``pretrained/`` voice or ``$TTS_VOICE_DIR``).
@@ -83,7 +84,8 @@ class Synthesizer(SynthesizerBase):
         ``vocoder``: ``None``/``"default"`` (the voice's own, Griffin-Lim if it has none),
         ``"griffin-lim"``, ``"onnx"`` (``vocoder.onnx`` in the folder) or a path to a vocoder file.
         ``precision``: ``"auto"`` (bf16 matrix multiplies in the VAE and vocoder on a CPU with AMX,
-        else fp32), ``"fp32"`` or ``"bf16"`` (:mod:`tts.precision`).
+        else fp32), ``"fp32"`` or ``"bf16"`` (:mod:`tts.precision`). ``phase_iterations``: phase
+        refinement steps after an iSTFT vocoder (default: ``voice.json``'s; :mod:`tts.spectral`).
         ``threads`` sets torch's process-wide thread count; other keyword arguments go to the
         constructor (``max_chars``, ``chunk_frames``, ``context_frames``). Raises
         ``CheckpointError`` for missing, corrupt or mismatched parts and ``FileNotFoundError``
@@ -93,7 +95,10 @@ class Synthesizer(SynthesizerBase):
             if int(threads) < 1:
                 raise ValueError(f"threads must be >= 1, got {threads}")
             torch.set_num_threads(int(threads))
-        return cls(load_voice(path, device=device, vocoder=vocoder, precision=precision), **kwargs)
+        voice = load_voice(
+            path, device=device, vocoder=vocoder, precision=precision, phase_iterations=phase_iterations
+        )
+        return cls(voice, **kwargs)
 
     # ------------------------------------------------------------------ internals
     @contextmanager

@@ -325,6 +325,7 @@ def load_voice(
     device: str = "cpu",
     vocoder: str | Path | None = None,
     precision: str | None = "auto",
+    phase_iterations: int | None = None,
 ) -> LoadedVoice:
     """Load and cross-check the acoustic model, VAE and vocoder of a voice folder.
 
@@ -332,11 +333,14 @@ def load_voice(
     a warning), ``"griffin-lim"``, ``"onnx"`` (the folder's ``vocoder.onnx``) or a vocoder file path.
     ``precision``: ``"fp32"``, ``"bf16"`` (the VAE's and vocoder's pointwise layers multiply in bf16,
     :mod:`tts.precision`) or ``"auto"`` (bf16 on a CPU with AMX, else fp32).
+    ``phase_iterations`` overrides ``voice.json``'s (phase refinement after an iSTFT vocoder).
     """
     if precision not in PRECISIONS and precision is not None:
         raise ValueError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
     folder, acoustic_path = resolve_voice_dir(path)  # cheap checks first, heavy imports after
     cfg = load_voice_config(folder)
+    if phase_iterations is not None:
+        cfg = replace(cfg, phase_iterations=int(phase_iterations))  # validated by VoiceConfig
     vae_path = folder / VAE_FILE
     err = _checkpoint_error()
     if not vae_path.is_file():

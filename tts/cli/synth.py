@@ -107,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="speaking rate; 1.25 = 25%% faster (length scale 1/speed)",
     )
     g.add_argument("--seed", type=int, help="random seed: same seed, same audio")
+    g.add_argument(
+        "--phase-iterations",
+        type=int,
+        help="phase refinement steps after the vocoder; 0 = off, faster (voice default)",
+    )
     r = p.add_argument_group("runtime")
     r.add_argument(
         "--backend",
@@ -250,7 +255,9 @@ def load_onnx_synthesizer(args: argparse.Namespace, **limit: object) -> OnnxSynt
     if onnx_export_dir(folder) is None and not explicit:
         return None
     try:
-        return OnnxSynthesizer.from_pretrained(folder, threads=args.threads, **limit)  # type: ignore[arg-type]
+        return OnnxSynthesizer.from_pretrained(
+            folder, threads=args.threads, phase_iterations=_phase_iterations(args), **limit
+        )  # type: ignore[arg-type]
     except FileNotFoundError as e:
         raise UsageError(str(e)) from e
     except (ImportError, ValueError) as e:  # no onnxruntime, or a stale/broken export
@@ -278,6 +285,7 @@ def load_synthesizer(args: argparse.Namespace) -> Synthesizer | OnnxSynthesizer:
             vocoder=args.vocoder,
             threads=args.threads,
             precision=args.precision,
+            phase_iterations=_phase_iterations(args),
             **limit,
         )
     except FileNotFoundError as e:  # no voice installed / folder missing
@@ -379,6 +387,13 @@ def run(args: argparse.Namespace, log: logging.Logger) -> int:
             file=sys.stderr if args.raw else sys.stdout,
         )
     return 0
+
+
+def _phase_iterations(args: argparse.Namespace) -> int | None:
+    p = args.phase_iterations
+    if p is not None and p < 0:
+        raise UsageError(f"--phase-iterations must be >= 0, got {p}")
+    return p
 
 
 def _speaker_arg(s: str | None) -> str | int | None:
