@@ -228,6 +228,15 @@ def test_cli_auto_falls_back_to_torch_on_a_stale_export(
     assert code == 2 and "re-export" in capsys.readouterr().err
 
 
+def test_eval_tools_can_use_the_onnx_backend(voice_dir: Path) -> None:
+    from tts.cli.eval import _load_synth
+
+    assert isinstance(_load_synth(str(voice_dir), None, 1, backend="onnx"), OnnxSynthesizer)
+    assert isinstance(_load_synth(str(voice_dir), None, 1, precision="fp32"), Synthesizer)
+    with pytest.raises(ValueError, match="--vocoder"):
+        _load_synth(str(voice_dir), "griffin-lim", 1, backend="onnx")
+
+
 @pytest.mark.skipif(not (PRETRAINED / "onnx" / "manifest.json").is_file(), reason="no shipped ONNX export")
 def test_shipped_onnx_export_is_from_the_shipped_weights() -> None:
     from tts.voice import file_sha256

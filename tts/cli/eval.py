@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--precision", choices=PRECISIONS, default="auto", help="tts.precision")
     v.add_argument("--synth-threads", type=_positive, default=2, help="torch threads for synthesis")
+    v.add_argument(
+        "--backend", choices=("torch", "onnx"), default="torch", help="synthesizer (default torch)"
+    )
     _common(v)
 
     c = sub.add_parser("copysynth", help="re-synthesise a folder from its mels with a vocoder")
@@ -95,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--stream", action="store_true", help="time Synthesizer.stream (first chunk latency)")
     s.add_argument("--vocoder", default=None)
     s.add_argument("--precision", choices=PRECISIONS, default="auto", help="tts.precision")
+    s.add_argument(
+        "--backend", choices=("torch", "onnx"), default="torch", help="synthesizer (default torch)"
+    )
     s.add_argument("--json", type=Path, default=None)
     return p
 
@@ -156,12 +162,21 @@ def cmd_dir(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_synth(voice: str, vocoder: str | None, threads: int, precision: str = "auto"):
+def _load_synth(
+    voice: str, vocoder: str | None, threads: int, precision: str = "auto", backend: str = "torch"
+):
+    """The voice's synthesizer: PyTorch, or with ``backend="onnx"`` the torch-free ONNX runtime
+    (needs the voice's ``onnx/`` export; fp32, the voice's own vocoder)."""
+    path = None if voice == "default" else voice
+    if backend == "onnx":
+        if vocoder not in (None, "default"):
+            raise ValueError("--backend onnx uses the voice's own vocoder: drop --vocoder")
+        from tts import OnnxSynthesizer
+
+        return OnnxSynthesizer.from_pretrained(path, threads=threads)
     from tts import Synthesizer
 
-    return Synthesizer.from_pretrained(
-        None if voice == "default" else voice, vocoder=vocoder, threads=threads, precision=precision
-    )
+    return Synthesizer.from_pretrained(path, vocoder=vocoder, threads=threads, precision=precision)
 
 
 def cmd_voice(args: argparse.Namespace) -> int:
@@ -169,7 +184,7 @@ def cmd_voice(args: argparse.Namespace) -> int:
     from tts.eval.voice import compare, heldout_utterances, score_with_cache, synthesize_to
 
     teacher_utts = heldout_utterances(args.heldout, args.limit)
-    synth = _load_synth(args.voice, args.vocoder, args.synth_threads, args.precision)
+    synth = _load_synth(args.voice, args.vocoder, args.synth_threads, args.precision, args.backend)
     name = "default" if args.voice == "default" else Path(args.voice).name
     out = args.out or Path("runs/eval") / f"{name}-{args.speaker or 'voice'}"
 
@@ -226,7 +241,7 @@ def cmd_speed(args: argparse.Namespace) -> int:
     texts = list(SPEED_TEXTS)
     if args.texts:
         texts = [ln.strip() for ln in args.texts.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    synth = _load_synth(args.voice, args.vocoder, args.threads, args.precision)
+    synth = _load_synth(args.voice, args.vocoder, args.threads, args.precision, args.backend)
     fn = synth.stream if args.stream else synth.synthesize
     res = measure_speed(lambda t: fn(t, speaker=args.speaker, seed=0), texts, args.threads, args.repeats)
     res.update(voice=args.voice, stream=args.stream)
