@@ -26,6 +26,7 @@ from tts.voice import main as voice_main  # noqa: E402
 
 SHORT = "Hello there, how are you?"
 TWO = "The quick brown fox jumps over the lazy dog. Then it runs away!"
+LONG = "A rather long sentence, with several clauses, that keeps going for quite a while before it ends."
 ROOT = Path(__file__).resolve().parent.parent
 PRETRAINED = ROOT / "pretrained"
 
@@ -119,8 +120,25 @@ def test_onnx_batch_and_stream_match_pytorch(onnx_synth: OnnxSynthesizer, torch_
         assert np.abs(a.samples - b.samples).max() < 1e-3
     one = onnx_synth.synthesize(TWO, temperature=0.0)
     chunks = list(onnx_synth.stream(TWO, temperature=0.0))
-    assert len(chunks) == 3  # sentence, pause, sentence: the ONNX vocoder takes whole sentences
-    np.testing.assert_allclose(np.concatenate([c.samples for c in chunks]), one.samples, atol=1e-5)
+    assert len(chunks) >= 3  # sentence, pause, sentence (each in windows when long)
+    np.testing.assert_allclose(np.concatenate([c.samples for c in chunks]), one.samples, atol=1e-4)
+
+
+@pytest.mark.parametrize("iterations", [0, 2])
+def test_onnx_streams_long_sentences_in_windows(voice_dir: Path, iterations: int) -> None:
+    """The exported vocoder returns magnitude and phase, so a long sentence is vocoded in windows
+    with the integrated phase carried across them: more than one chunk, same audio as one shot."""
+    synth = OnnxSynthesizer.from_pretrained(voice_dir, threads=1, phase_iterations=iterations)
+    torch_synth = Synthesizer.from_pretrained(
+        voice_dir, threads=1, precision="fp32", phase_iterations=iterations
+    )
+    assert synth.context_frames == torch_synth.context_frames
+    one = synth.synthesize(LONG, temperature=0.0)
+    chunks = list(synth.stream(LONG, temperature=0.0))
+    assert len(chunks) > 2 and len(chunks[0].samples) == synth.chunk_frames * 256
+    joined = np.concatenate([c.samples for c in chunks])
+    assert len(joined) == len(one.samples)
+    assert np.abs(joined - one.samples).max() < 1e-3 * np.abs(one.samples).max()
 
 
 def test_onnx_seed_reproducible_and_speakers_listed(onnx_synth: OnnxSynthesizer) -> None:

@@ -125,7 +125,7 @@ def export_voice_onnx(
     from tts.vocoder.load import read_vocoder
     from tts.vocoder.onnx_export import export_onnx, max_abs_difference
 
-    voice = load_voice(voice_dir, precision="fp32")
+    voice = load_voice(voice_dir, precision="fp32", phase_iterations=0)  # refinement runs in numpy
     folder = voice.folder
     voc_file = folder / VOCODER_FILE
     if not isinstance(voice.vocoder, Vocoder) or not voc_file.is_file():
@@ -210,11 +210,13 @@ def export_voice_onnx(
         with torch.no_grad():
             diffs["vocoder"] = float(np.abs(voc(check).numpy() - wav).max())
         vocoder_output = "spectrum"
+        vocoder_context = int(voc._receptive_frames)  # without phase refinement (added at run time)
     else:  # its own exporter (metadata with the vocoder config)
         voc_cfg, _, _ = read_vocoder(voc_file)
         export_onnx(voc, out_dir / "vocoder.onnx", config=to_dict(voc_cfg), opset=opset)
         diffs["vocoder"] = max_abs_difference(voc, out_dir / "vocoder.onnx")
         vocoder_output = "wav"
+        vocoder_context = int(voc.context_frames)
 
     bad = {k: v for k, v in diffs.items() if not v <= tolerance}
     if bad:
@@ -237,6 +239,8 @@ def export_voice_onnx(
         "vae_downsample": int(vae.cfg.downsample),
         "sigma_min": float(model.decoder.cfg.sigma_min),
         "vocoder_output": vocoder_output,
+        "vocoder_integrates_phase": bool(getattr(voc, "integrates_phase", False)),
+        "vocoder_context_frames": vocoder_context,
         "defaults": {
             "steps": mcfg.steps,
             "temperature": mcfg.temperature,

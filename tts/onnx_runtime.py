@@ -14,9 +14,10 @@ Text handling, sentences, pauses and batching are :class:`tts.speech.Synthesizer
 ``OnnxSynthesizer`` has the ``Synthesizer`` API (``synthesize``, ``stream``,
 ``synthesize_batch``, ``prepare``, ``speakers`` …). Differences: the starting noise comes from
 numpy's generator, so a seed gives other (equally likely) audio than the PyTorch backend with the
-same seed — with ``temperature=0`` the two agree to float rounding (tested); and ``stream`` yields
-each sentence whole, because the ONNX vocoder integrates its phase over the whole input and cannot
-continue it across windows. Everything runs in fp32.
+same seed — with ``temperature=0`` the two agree to float rounding (tested). Everything runs in
+fp32. ``stream`` vocodes long sentences in overlapping windows as the PyTorch backend does: the
+exported iSTFT vocoder returns its magnitude and phase, so the integrated phase is carried from one
+window to the next in numpy.
 """
 
 from __future__ import annotations
@@ -209,6 +210,21 @@ class OnnxSynthesizer(SynthesizerBase):
 
     voice: OnnxVoice
 
+    def __init__(
+        self,
+        voice: OnnxVoice,
+        *,
+        max_chars: int | None = 20_000,
+        chunk_frames: int = 64,
+        context_frames: int | None = None,
+    ) -> None:
+        if context_frames is None:  # the vocoder's receptive field, widened by the phase refinement
+            a = voice.audio
+            spread = a.n_fft // a.hop_length - 1
+            context_frames = int(voice.manifest.get("vocoder_context_frames", 32))
+            context_frames += spread * voice.config.phase_iterations
+        super().__init__(voice, max_chars=max_chars, chunk_frames=chunk_frames, context_frames=context_frames)
+
     @classmethod
     def from_pretrained(
         cls,
@@ -303,7 +319,26 @@ class OnnxSynthesizer(SynthesizerBase):
         hop = a.hop_length
         return [np.ascontiguousarray(wav[i, : n * hop], dtype=np.float32) for i, n in enumerate(mel_lengths)]
 
-    def _vocode_chunks(self, mel: np.ndarray, chunked: bool = True) -> Iterator[np.ndarray]:
-        """One piece per sentence: the exported vocoder's phase integral cannot be carried over."""
-        with self._inference():
-            yield self._vocode(mel, [mel.shape[-1]])[0]
+    def _vocoder_restarts_phase(self) -> bool:
+        """An exported wav graph that integrates its phase (older exports) cannot be windowed."""
+        m = self.voice.manifest
+        return m.get("vocoder_output") != "spectrum" and bool(m.get("vocoder_integrates_phase", True))
+
+    def _vocode_window(
+        self, window: np.ndarray, s: int, e: int, anchor: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """One streaming window (as ``Synthesizer._vocode_window``): an integrated phase is shifted
+        so that frame ``s - 1`` has the previous window's ``anchor``; returns the phase of frame
+        ``e - 1`` as the next anchor."""
+        m, a = self.voice.manifest, self.voice.audio
+        if m.get("vocoder_output") != "spectrum":
+            return self._vocode(window, [window.shape[-1]])[0], None
+        log_mag, phase = self._run("vocoder", mel=np.ascontiguousarray(window, dtype=np.float32))
+        if not m.get("vocoder_integrates_phase", False):
+            anchor = None
+        elif anchor is not None and s > 0:
+            phase = phase + (anchor - phase[..., s - 1])[..., None]
+        from tts.spectral import refine_phase
+
+        wav = refine_phase(log_mag, phase, self.voice.config.phase_iterations, a.n_fft, a.hop_length)[0]
+        return wav, (phase[..., e - 1] if m.get("vocoder_integrates_phase", False) else None)

@@ -5,7 +5,9 @@ backend sentence by sentence (:meth:`synthesize`, :meth:`stream`) or in padded b
 (:meth:`synthesize_batch`) and joins sentences with a short pause. A backend supplies five hooks:
 ``_inference()`` (a context held around model calls), ``_generator(seed)`` (its random source),
 ``_acoustic(token_ids, opts, gen)`` (token ids of B sentences → mel ``(B, M, T)``, mel lengths,
-mel frames per token), ``_vocode(mel, mel_lengths)`` and ``_vocode_chunks(mel, chunked)``. The
+mel frames per token), ``_vocode(mel, mel_lengths)``, and for streaming within a sentence
+``_vocode_window(window, s, e, anchor)`` and ``_vocoder_restarts_phase()`` (the windowing itself,
+``_vocode_chunks``, is shared). The
 backends are :class:`tts.synthesizer.Synthesizer` (PyTorch) and
 :class:`tts.onnx_runtime.OnnxSynthesizer` (onnxruntime, no torch import).
 
@@ -95,9 +97,17 @@ class SynthesizerBase:
     calls interleave sentence by sentence rather than run in parallel.
     """
 
-    def __init__(self, voice: Any, *, max_chars: int | None = 20_000) -> None:
+    def __init__(
+        self, voice: Any, *, max_chars: int | None = 20_000, chunk_frames: int = 64, context_frames: int = 32
+    ) -> None:
+        if chunk_frames < 1 or context_frames < 1:
+            raise ValueError("chunk_frames and context_frames must be >= 1")
         self.voice = voice
         self.max_chars = max_chars  #: longest accepted text (characters); None = no limit
+        self.chunk_frames = chunk_frames  #: mel frames of the first streaming window (later ones grow)
+        #: extra frames on each side of a window (then cropped); the backends default it to the
+        #: vocoder's receptive field, so streamed audio equals one-shot audio
+        self.context_frames = context_frames
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ properties and text
@@ -270,10 +280,51 @@ class SynthesizerBase:
     def _vocode(self, mel: Any, mel_lengths: Sequence[int]) -> list[np.ndarray]:
         raise NotImplementedError
 
-    def _vocode_chunks(self, mel: Any, chunked: bool = True) -> Iterator[np.ndarray]:
+    def _vocoder_restarts_phase(self) -> bool:
+        """True when the vocoder integrates its phase and cannot carry it across windows."""
+        raise NotImplementedError
+
+    def _vocode_window(self, window: Any, s: int, e: int, anchor: Any) -> tuple[np.ndarray, Any]:
+        """Vocode one streaming window ``(1, M, T_w)`` whose own frames are ``[s, e)``, continuing
+        an integrated phase from ``anchor``; returns the samples and the next anchor."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ shared internals
+    def _vocode_chunks(self, mel: Any, chunked: bool = True) -> Iterator[np.ndarray]:
+        """Vocode ``mel: (1, M, T)`` in windows with ``context_frames`` of context on each side
+        (in one piece when not ``chunked`` or short).
+
+        The first window has ``chunk_frames`` frames (quick first audio); each next one doubles, up
+        to 8×, because playback is by then ahead and bigger windows waste less work on context.
+        Each window's output is cropped to its own frames and the seams are cross-faded over one
+        hop, so the joined output has exactly ``T * hop`` samples and differs from one-shot
+        vocoding only where the vocoder's receptive field exceeds the context.
+        """
+        n, hop, X = mel.shape[-1], self.voice.audio.hop_length, self.context_frames
+        if self._vocoder_restarts_phase():
+            chunked = False  # correct audio first: whole sentences, first audio comes later
+        if not chunked or n <= self.chunk_frames + X:
+            with self._inference():
+                yield self._vocode(mel, [n])[0]
+            return
+        fade = np.linspace(0.0, 1.0, hop + 2, dtype=np.float32)[1:-1]
+        carry: np.ndarray | None = None
+        anchor: Any = None
+        s, size = 0, self.chunk_frames
+        while s < n:
+            e = min(n, s + size)
+            if n - e <= X:  # a sliver of a last window costs more in context than it saves
+                e = n
+            a, b = max(0, s - X), min(n, e + X)
+            with self._inference():
+                wav, anchor = self._vocode_window(mel[..., a:b], s - a, e - a, anchor)
+            seg = wav[(s - a) * hop : (e - a) * hop + (hop if e < n else 0)].copy()
+            if carry is not None:
+                seg[:hop] = carry * (1.0 - fade) + seg[:hop] * fade
+            carry, seg = (seg[-hop:], seg[:-hop]) if e < n else (None, seg)
+            yield seg
+            s, size = e, min(2 * size, 8 * self.chunk_frames)
+
     def _sentence_audio(
         self, prep: PreparedText, j: int, wav: np.ndarray, mel_durations: np.ndarray
     ) -> Audio:

@@ -58,14 +58,8 @@ class Synthesizer(SynthesizerBase):
     ) -> None:
         if context_frames is None:  # enough for windowed vocoding to equal one-shot vocoding
             context_frames = int(getattr(voice.vocoder, "context_frames", DEFAULT_CONTEXT_FRAMES))
-        if chunk_frames < 1 or context_frames < 1:
-            raise ValueError("chunk_frames and context_frames must be >= 1")
-        super().__init__(voice, max_chars=max_chars)
+        super().__init__(voice, max_chars=max_chars, chunk_frames=chunk_frames, context_frames=context_frames)
         self.voice: LoadedVoice = voice
-        self.chunk_frames = chunk_frames  #: mel frames of the first streaming window (later ones grow)
-        #: extra frames on each side of a window (then cropped); default: the vocoder's receptive
-        #: field (``Vocoder.context_frames``), so streamed audio equals one-shot audio
-        self.context_frames = context_frames
         self._device = next(voice.acoustic.parameters()).device
 
     @classmethod
@@ -148,41 +142,6 @@ class Synthesizer(SynthesizerBase):
         wav = self.voice.vocoder(mel).float().cpu().numpy()
         hop = self.voice.audio.hop_length
         return [np.ascontiguousarray(wav[b, : n * hop]) for b, n in enumerate(mel_lengths)]
-
-    def _vocode_chunks(self, mel: torch.Tensor, chunked: bool = True) -> Iterator[np.ndarray]:
-        """Vocode ``mel: (1, M, T)`` in windows with ``context_frames`` of context on each side
-        (in one piece when not ``chunked`` or short).
-
-        The first window has ``chunk_frames`` frames (quick first audio); each next one doubles, up
-        to 8×, because playback is by then ahead and bigger windows waste less work on context.
-        Each window's output is cropped to its own frames and the seams are cross-faded over one
-        hop, so the joined output has exactly ``T * hop`` samples and differs from one-shot
-        vocoding only where the vocoder's receptive field exceeds the context.
-        """
-        n, hop, X = mel.shape[-1], self.voice.audio.hop_length, self.context_frames
-        if self._vocoder_restarts_phase():
-            chunked = False  # correct audio first: whole sentences, first audio comes later
-        if not chunked or n <= self.chunk_frames + X:
-            with self._inference():
-                yield self._vocode(mel, [n])[0]
-            return
-        fade = np.linspace(0.0, 1.0, hop + 2, dtype=np.float32)[1:-1]
-        carry: np.ndarray | None = None
-        anchor: torch.Tensor | None = None
-        s, size = 0, self.chunk_frames
-        while s < n:
-            e = min(n, s + size)
-            if n - e <= X:  # a sliver of a last window costs more in context than it saves
-                e = n
-            a, b = max(0, s - X), min(n, e + X)
-            with self._inference():
-                wav, anchor = self._vocode_window(mel[..., a:b], s - a, e - a, anchor)
-            seg = wav[(s - a) * hop : (e - a) * hop + (hop if e < n else 0)].copy()
-            if carry is not None:
-                seg[:hop] = carry * (1.0 - fade) + seg[:hop] * fade
-            carry, seg = (seg[-hop:], seg[:-hop]) if e < n else (None, seg)
-            yield seg
-            s, size = e, min(2 * size, 8 * self.chunk_frames)
 
     def _vocoder_restarts_phase(self) -> bool:
         """A phase-integrating vocoder whose phase cannot be carried between windows (ONNX export)."""
