@@ -249,11 +249,12 @@ fi
         start_new_session=True,  # its own process group, as a terminal's foreground job
     )
     try:
-        deadline = time.monotonic() + 30
-        while not ready.exists() and time.monotonic() < deadline:
+        deadline = time.monotonic() + 120  # generous: a loaded machine can be slow to get there
+        while not ready.exists() and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
+        assert ready.exists(), "run.sh never reached the vae stage"
         os.killpg(proc.pid, signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
