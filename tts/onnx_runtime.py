@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from tts.files import CheckpointError
+from tts.spectral import refinement_context
 from tts.speech import SynthesizerBase
 from tts.text import Tokenizer
 from tts.voice import (
@@ -42,6 +43,7 @@ from tts.voice import (
     SynthesisOptions,
     VoiceConfig,
     VoiceOptionsMixin,
+    complete_voice_config,
     load_voice_config,
     resolve_voice_dir,
 )
@@ -81,6 +83,9 @@ class OnnxVoice(VoiceOptionsMixin):
     audio: OnnxAudioSettings
     manifest: dict[str, Any]
     sessions: dict[str, Any]
+    input_names: dict[
+        str, set[str]
+    ]  #: per graph, the inputs it takes (single-speaker graphs take no speaker)
     vocoder_name: str = "onnx"
     precision: str = "fp32"
 
@@ -151,18 +156,19 @@ def load_onnx_voice(
         except Exception as e:  # onnxruntime raises its own exception types for bad files
             raise CheckpointError(f"{p} is not a loadable ONNX model: {e}") from e
     cfg = load_voice_config(folder)
-    defaults = manifest.get("defaults", {})
-    cfg = replace(
-        cfg,
-        steps=defaults.get("steps") if cfg.steps is None else cfg.steps,
-        temperature=defaults.get("temperature") if cfg.temperature is None else cfg.temperature,
-        sampler=defaults.get("sampler") if cfg.sampler is None else cfg.sampler,
-        duration_rounding=cfg.duration_rounding or defaults.get("duration_rounding", "ceil"),
-        phase_iterations=cfg.phase_iterations if phase_iterations is None else int(phase_iterations),
-    )
+    if phase_iterations is not None:
+        cfg = replace(cfg, phase_iterations=int(phase_iterations))  # validated by VoiceConfig
+    d = manifest.get("defaults", {})
     speakers = [str(s) for s in manifest.get("speakers", [])]
-    if cfg.speaker is not None and cfg.speaker not in speakers:
-        raise CheckpointError(f"{folder}: default speaker {cfg.speaker!r} is not one of {speakers}")
+    cfg = complete_voice_config(
+        cfg,
+        folder,
+        speakers,
+        d.get("steps"),
+        d.get("temperature"),
+        d.get("sampler"),
+        d.get("duration_rounding", "ceil"),
+    )
     return OnnxVoice(
         folder=folder,
         config=cfg,
@@ -172,6 +178,7 @@ def load_onnx_voice(
         audio=audio,
         manifest=manifest,
         sessions=sessions,
+        input_names={name: {i.name for i in sess.get_inputs()} for name, sess in sessions.items()},
     )
 
 
@@ -209,6 +216,7 @@ class OnnxSynthesizer(SynthesizerBase):
     """
 
     voice: OnnxVoice
+    backend = "onnx"
 
     def __init__(
         self,
@@ -220,9 +228,8 @@ class OnnxSynthesizer(SynthesizerBase):
     ) -> None:
         if context_frames is None:  # the vocoder's receptive field, widened by the phase refinement
             a = voice.audio
-            spread = a.n_fft // a.hop_length - 1
             context_frames = int(voice.manifest.get("vocoder_context_frames", 32))
-            context_frames += spread * voice.config.phase_iterations
+            context_frames += refinement_context(voice.config.phase_iterations, a.n_fft, a.hop_length)
         super().__init__(voice, max_chars=max_chars, chunk_frames=chunk_frames, context_frames=context_frames)
 
     @classmethod
@@ -251,9 +258,8 @@ class OnnxSynthesizer(SynthesizerBase):
         return np.random.default_rng(seed)
 
     def _run(self, graph: str, **inputs: np.ndarray) -> list[np.ndarray]:
-        sess = self.voice.sessions[graph]
-        wanted = {i.name for i in sess.get_inputs()}
-        return sess.run(None, {k: v for k, v in inputs.items() if k in wanted})
+        wanted = self.voice.input_names[graph]
+        return self.voice.sessions[graph].run(None, {k: v for k, v in inputs.items() if k in wanted})
 
     def _acoustic(
         self, token_ids: Sequence[Sequence[int]], opts: SynthesisOptions, gen: np.random.Generator

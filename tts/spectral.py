@@ -78,6 +78,11 @@ def istft(spec: np.ndarray, n_fft: int = 1024, hop: int = 256) -> np.ndarray:
     return np.ascontiguousarray(y[:, pad:-pad] if pad else y)
 
 
+def refinement_context(iterations: int, n_fft: int = 1024, hop: int = 256) -> int:
+    """Frames of streaming context that ``iterations`` refinement steps add on each side."""
+    return (n_fft // hop - 1) * iterations
+
+
 def refine_phase(
     log_mag: np.ndarray,
     phase: np.ndarray,

@@ -97,6 +97,8 @@ class SynthesizerBase:
     calls interleave sentence by sentence rather than run in parallel.
     """
 
+    backend: str = ""  #: "torch" or "onnx": what runs the models
+
     def __init__(
         self, voice: Any, *, max_chars: int | None = 20_000, chunk_frames: int = 64, context_frames: int = 32
     ) -> None:

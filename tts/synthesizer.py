@@ -48,6 +48,8 @@ class Synthesizer(SynthesizerBase):
     >>> synth.synthesize("Hello there.", seed=0).save("hello.wav")  # doctest: +SKIP
     """
 
+    backend = "torch"
+
     def __init__(
         self,
         voice: LoadedVoice,

@@ -320,6 +320,34 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def complete_voice_config(
+    cfg: VoiceConfig,
+    folder: Path,
+    speakers: list[str],
+    steps: int,
+    temperature: float,
+    sampler: str,
+    duration_rounding: str,
+    phase_iterations: int | None = None,
+) -> VoiceConfig:
+    """``voice.json`` settings left out, filled with the model's own defaults, and
+    ``phase_iterations`` overriding the file's when given; refuses a default speaker the model
+    does not have (``CheckpointError``). Shared by both backends' loaders."""
+    if cfg.speaker is not None and cfg.speaker not in speakers:
+        raise _checkpoint_error()(
+            f"{folder / VOICE_FILE}: default speaker {cfg.speaker!r} is not one of {speakers}"
+        )
+    if phase_iterations is not None:
+        cfg = replace(cfg, phase_iterations=int(phase_iterations))  # validated by VoiceConfig
+    return replace(
+        cfg,
+        steps=steps if cfg.steps is None else cfg.steps,
+        temperature=temperature if cfg.temperature is None else cfg.temperature,
+        sampler=sampler if cfg.sampler is None else cfg.sampler,
+        duration_rounding=cfg.duration_rounding or duration_rounding,
+    )
+
+
 def load_voice(
     path: str | Path | None = None,
     device: str = "cpu",
@@ -339,8 +367,6 @@ def load_voice(
         raise ValueError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
     folder, acoustic_path = resolve_voice_dir(path)  # cheap checks first, heavy imports after
     cfg = load_voice_config(folder)
-    if phase_iterations is not None:
-        cfg = replace(cfg, phase_iterations=int(phase_iterations))  # validated by VoiceConfig
     vae_path = folder / VAE_FILE
     err = _checkpoint_error()
     if not vae_path.is_file():
@@ -379,21 +405,15 @@ def load_voice(
             f"{_differences(to_dict(voc_audio), to_dict(audio))}"
         )
     speakers = [str(s) for s in meta.get("speakers", [])]
-    if cfg.speaker is not None and cfg.speaker not in speakers:
-        raise err(f"{folder / VOICE_FILE}: default speaker {cfg.speaker!r} is not one of {speakers}")
+    m = acoustic.cfg  # voice.json settings left out fall back to the model's own defaults
+    cfg = complete_voice_config(
+        cfg, folder, speakers, m.steps, m.temperature, m.sampler, m.duration.rounding, phase_iterations
+    )
     from tts.precision import apply_precision
 
     precision = apply_precision(precision, device, vae, voc)
     if hasattr(voc, "phase_iterations"):  # an iSTFT vocoder: phase refinement at inference
         voc.phase_iterations = int(cfg.phase_iterations)
-    model_cfg = acoustic.cfg  # voice.json settings left out fall back to the model's own defaults
-    cfg = replace(
-        cfg,
-        steps=model_cfg.steps if cfg.steps is None else cfg.steps,
-        temperature=model_cfg.temperature if cfg.temperature is None else cfg.temperature,
-        sampler=model_cfg.sampler if cfg.sampler is None else cfg.sampler,
-        duration_rounding=cfg.duration_rounding or model_cfg.duration.rounding,
-    )
     return LoadedVoice(
         folder=folder,
         config=cfg,

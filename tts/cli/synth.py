@@ -354,7 +354,7 @@ def run(args: argparse.Namespace, log: logging.Logger) -> int:
         "loaded voice %s (%s, %s backend, vocoder %s, %s) in %.2f s",
         synth.voice.config.name,
         synth.voice.folder,
-        "onnx" if type(synth).__name__ == "OnnxSynthesizer" else "torch",
+        synth.backend,
         synth.voice.vocoder_name,
         synth.voice.precision,
         time.perf_counter() - t0,

@@ -164,8 +164,10 @@ class ISTFTGenerator(Vocoder):
     @property
     def context_frames(self) -> int:  # type: ignore[override]
         """The receptive field, widened by ``n_fft / hop - 1`` frames per phase iteration."""
-        spread = self.audio.n_fft // self.audio.hop_length - 1
-        return self._receptive_frames + spread * self.phase_iterations
+        from tts.spectral import refinement_context
+
+        a = self.audio
+        return self._receptive_frames + refinement_context(self.phase_iterations, a.n_fft, a.hop_length)
 
     def bf16_matmuls(self) -> int:
         """The ConvNeXt blocks' pointwise layers only: the head, the phase integral and the inverse
