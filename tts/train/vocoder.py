@@ -34,7 +34,7 @@ from tts.train.task import Batch, TrainTask
 from tts.vocoder.config import VocoderConfig, build_generator
 from tts.vocoder.discriminators import Discriminator
 from tts.vocoder.generators import Vocoder, fp32_region
-from tts.vocoder.istft import stft
+from tts.vocoder.istft import refine_phase, stft
 from tts.vocoder.load import save_vocoder, warm_start
 from tts.vocoder.losses import (
     MultiResolutionSTFTLoss,
@@ -89,6 +89,11 @@ class VocoderTask(TrainTask):
                     f"{self.manifest.audio} ({self.data_dir})"
                 )
             cfg = dataclasses.replace(cfg, audio=self.manifest.audio)
+        if cfg.loss.refine_iterations and cfg.generator != "istft":
+            raise ValueError(
+                f"refine_iterations needs the iSTFT generator (it refines a predicted spectrum), "
+                f"not {cfg.generator!r}"
+            )
         self.cfg = cfg
         self.data_cfg = data_cfg or VocoderDataConfig()
         self.mel = MelSpectrogram(cfg.audio)
@@ -197,6 +202,9 @@ class VocoderTask(TrainTask):
         spectrum = None
         if self.uses_spectrum_losses:
             fake, *spectrum = modules["generator"](mel, return_spectrum=True)
+            if self.cfg.loss.refine_iterations > 0:
+                with fp32_region(fake.device):
+                    fake = refine_phase(*spectrum, self.cfg.loss.refine_iterations, _generator(modules).istft)
         else:
             fake = modules["generator"](mel)
         rec = self.reconstruction_losses(fake, real, mel, spectrum)

@@ -96,3 +96,24 @@ class InverseSTFT(nn.Module):
         y = y / envelope.clamp(min=1e-8)
         # a negative stop index keeps the crop free of shape arithmetic in the exported graph
         return y[:, 0, self.padding : -self.padding] if self.padding else y[:, 0]
+
+
+def refine_phase(
+    log_mag: torch.Tensor, phase: torch.Tensor, iterations: int, istft: InverseSTFT, momentum: float = 0.99
+) -> torch.Tensor:
+    """Differentiable twin of :func:`tts.spectral.refine_phase`: ``iterations`` fast-Griffin-Lim steps
+    (Perraudin, Balazs & Søndergaard 2013) from ``exp(log_mag) · e^{i·phase}``, ``(B, F, T)`` each,
+    then the inverse STFT, ``(B, T · hop)``. Training through it lets the losses judge the waveform
+    that inference with ``phase_iterations`` produces (``VocoderLossConfig.refine_iterations``)."""
+    mag = torch.exp(log_mag.float())
+    phase = phase.float()
+    real, imag = mag * torch.cos(phase), mag * torch.sin(phase)
+    n_fft, hop = istft.n_fft, istft.hop_length
+    prev: torch.Tensor | None = None
+    for _ in range(iterations):
+        proj = stft(istft(real, imag), n_fft, hop, n_fft)
+        accel = proj if prev is None else proj + momentum * (proj - prev)
+        prev = proj
+        scale = mag / torch.sqrt(accel.real.square() + accel.imag.square() + 1e-20)
+        real, imag = accel.real * scale, accel.imag * scale
+    return istft(real, imag)

@@ -43,6 +43,10 @@ class VocoderLossConfig:
     #: phase errors count only in bins whose true magnitude is within this many dB of their frame's
     #: loudest bin (0 = every bin, APNet's plain mean); see :func:`amplitude_phase_losses`
     phase_floor_db: float = 0.0
+    #: the mel, STFT and adversarial terms judge the waveform after this many phase-refinement
+    #: iterations (``tts.vocoder.istft.refine_phase``, differentiable), as inference with
+    #: ``voice.json`` ``phase_iterations`` makes it; iSTFT-head generators only
+    refine_iterations: int = 0
     #: (n_fft, hop, win) per resolution — Parallel WaveGAN's three
     stft_resolutions: tuple[tuple[int, int, int], ...] = ((1024, 120, 600), (2048, 240, 1200), (512, 50, 240))
 
@@ -60,6 +64,7 @@ class VocoderLossConfig:
             self.amplitude_weight,
             self.phase_weight,
             self.phase_floor_db,
+            self.refine_iterations,
         )
         if min(weights) < 0:
             raise ValueError(f"loss weights must be >= 0: {self}")
