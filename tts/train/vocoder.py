@@ -230,7 +230,12 @@ class VocoderTask(TrainTask):
         self._to(real.device)
         with fp32_region(real.device):
             mel = self.mel(real.float())
-        fake = _generator(modules)(mel).float()
+        gen, k = _generator(modules), self.cfg.loss.refine_iterations
+        if k > 0:  # judge what inference with phase_iterations = k plays
+            with fp32_region(real.device):
+                fake = refine_phase(*gen.log_magnitude_and_phase(mel), k, gen.istft)
+        else:
+            fake = gen(mel).float()
         return real, mel, fake
 
     def validation_step(self, modules: dict[str, nn.Module], batch: Batch) -> dict[str, float]:
