@@ -44,38 +44,56 @@ def _check(n_fft: int, hop: int) -> None:
         raise ValueError(f"n_fft {n_fft} must be a multiple of hop {hop} (and n_fft - hop even)")
 
 
+def _analysis(wav: np.ndarray, n_fft: int, hop: int, window: np.ndarray) -> np.ndarray:
+    """``(B, T · hop)`` float32 -> complex64 ``(B, T, F)``, frames on the middle axis."""
+    b, n = wav.shape
+    t, r, pad = n // hop, n_fft // hop, (n_fft - hop) // 2
+    x = np.pad(wav, ((0, 0), (pad, pad)), mode="reflect" if n > pad else "constant")
+    blocks = x.reshape(b, t + r - 1, hop)  # frame k = blocks k .. k + r - 1
+    frames = np.concatenate([blocks[:, j : j + t] for j in range(r)], axis=-1)  # (B, T, n_fft)
+    frames *= window
+    return _fft().rfft(frames, axis=-1).astype(np.complex64, copy=False)
+
+
+def _envelope_inverse(t: int, n_fft: int, hop: int, window: np.ndarray) -> np.ndarray:
+    """``1 / Σ window²`` of ``t`` overlap-added frames, ``(T + r − 1, hop)``."""
+    r = n_fft // hop
+    env = np.zeros((t + r - 1, hop), np.float32)
+    w2 = (window * window).reshape(r, hop)
+    for j in range(r):
+        env[j : j + t] += w2[j]
+    return 1.0 / np.maximum(env, np.float32(1e-8))
+
+
+def _synthesis(spec: np.ndarray, n_fft: int, hop: int, window: np.ndarray, env_inv: np.ndarray) -> np.ndarray:
+    """complex ``(B, T, F)`` -> ``(B, T · hop)`` float32 (windowed overlap-add / envelope, cropped)."""
+    b, t, _ = spec.shape
+    r, pad = n_fft // hop, (n_fft - hop) // 2
+    frames = _fft().irfft(spec, n=n_fft, axis=-1).astype(np.float32, copy=False)
+    frames *= window
+    out = np.zeros((b, t + r - 1, hop), np.float32)
+    parts = frames.reshape(b, t, r, hop)
+    for j in range(r):
+        out[:, j : j + t] += parts[:, :, j]
+    out *= env_inv
+    y = out.reshape(b, -1)
+    return np.ascontiguousarray(y[:, pad:-pad] if pad else y)
+
+
 def stft(wav: np.ndarray, n_fft: int = 1024, hop: int = 256) -> np.ndarray:
     """``wav (B, L)`` -> complex64 ``(B, n_fft/2 + 1, ceil(L / hop))`` (``tts.vocoder.istft.stft``)."""
     _check(n_fft, hop)
     wav = np.atleast_2d(np.asarray(wav, dtype=np.float32))
-    b, n = wav.shape
-    t = -(-n // hop)
-    pad = (n_fft - hop) // 2
-    x = np.pad(wav, ((0, 0), (0, t * hop - n)))
-    x = np.pad(x, ((0, 0), (pad, pad)), mode="reflect" if x.shape[1] > pad else "constant")
-    r = n_fft // hop
-    blocks = x.reshape(b, t + r - 1, hop)  # frame k = blocks k .. k + r - 1
-    frames = np.concatenate([blocks[:, j : j + t] for j in range(r)], axis=-1)  # (B, T, n_fft)
-    spec = _fft().rfft(frames * hann(n_fft), axis=-1)
-    return spec.transpose(0, 2, 1).astype(np.complex64, copy=False)
+    n = wav.shape[1]
+    wav = np.pad(wav, ((0, 0), (0, -(-n // hop) * hop - n)))
+    return _analysis(wav, n_fft, hop, hann(n_fft)).transpose(0, 2, 1)
 
 
 def istft(spec: np.ndarray, n_fft: int = 1024, hop: int = 256) -> np.ndarray:
     """complex ``(B, F, T)`` -> ``(B, T · hop)`` float32, the least-squares inverse of :func:`stft`."""
     _check(n_fft, hop)
-    b, _, t = spec.shape
-    r, pad = n_fft // hop, (n_fft - hop) // 2
     w = hann(n_fft)
-    frames = _fft().irfft(spec.transpose(0, 2, 1), n=n_fft, axis=-1).astype(np.float32, copy=False) * w
-    out = np.zeros((b, t + r - 1, hop), np.float32)
-    env = np.zeros((t + r - 1, hop), np.float32)
-    w2 = (w * w).reshape(r, hop)
-    parts = frames.reshape(b, t, r, hop)
-    for j in range(r):
-        out[:, j : j + t] += parts[:, :, j]
-        env[j : j + t] += w2[j]
-    y = (out / np.maximum(env, 1e-8)).reshape(b, -1)
-    return np.ascontiguousarray(y[:, pad:-pad] if pad else y)
+    return _synthesis(spec.transpose(0, 2, 1), n_fft, hop, w, _envelope_inverse(spec.shape[2], n_fft, hop, w))
 
 
 def refinement_context(iterations: int, n_fft: int = 1024, hop: int = 256) -> int:
@@ -95,13 +113,30 @@ def refine_phase(
     ``iterations`` fast-Griffin-Lim steps (0: the plain inverse STFT)."""
     if iterations < 0:
         raise ValueError(f"iterations must be >= 0, got {iterations}")
-    mag = np.exp(np.asarray(log_mag, dtype=np.float32))
-    phase = np.asarray(phase, dtype=np.float32)
-    spec = mag * np.cos(phase) + 1j * (mag * np.sin(phase))  # complex64 (exp(1j·φ) would be complex128)
+    _check(n_fft, hop)
+    # frames on the middle axis throughout (the FFTs' layout), updates in place: ~35 % faster than
+    # going through stft()/istft() with their transposes
+    mag = np.exp(np.asarray(log_mag, dtype=np.float32)).transpose(0, 2, 1).copy()
+    phase = np.asarray(phase, dtype=np.float32).transpose(0, 2, 1)
+    spec = np.empty(mag.shape, np.complex64)
+    spec.real, spec.imag = np.cos(phase), np.sin(phase)
+    spec *= mag
+    w = hann(n_fft)
+    env_inv = _envelope_inverse(mag.shape[1], n_fft, hop, w)
+    m = np.float32(momentum)
+    scale = np.empty(mag.shape, np.float32)
     prev = None
     for _ in range(iterations):
-        proj = stft(istft(spec, n_fft, hop), n_fft, hop)
-        accel = proj if prev is None else proj + np.float32(momentum) * (proj - prev)
+        proj = _analysis(_synthesis(spec, n_fft, hop, w, env_inv), n_fft, hop, w)
+        if prev is None:
+            spec = proj.copy()
+        else:  # spec = proj + m (proj - prev)
+            np.subtract(proj, prev, out=spec)
+            spec *= m
+            spec += proj
         prev = proj
-        spec = accel * (mag / np.maximum(np.abs(accel), np.float32(1e-12)))  # |spec| = mag, phase of accel
-    return istft(spec, n_fft, hop)
+        np.abs(spec, out=scale)  # |spec| = mag, phase of the accelerated projection
+        np.maximum(scale, np.float32(1e-12), out=scale)
+        np.divide(mag, scale, out=scale)
+        spec *= scale
+    return _synthesis(spec, n_fft, hop, w, env_inv)
