@@ -62,3 +62,18 @@ def test_torch_refinement_matches_numpy_and_carries_gradient() -> None:
     y.square().sum().backward()
     assert torch.isfinite(lm.grad).all() and lm.grad.abs().sum() > 0
     assert torch.isfinite(ph.grad).all() and ph.grad.abs().sum() > 0
+
+
+def test_refinement_split_over_threads_equals_one_stretch() -> None:
+    """``workers`` threads refine stretches with enough context that the seams do not show."""
+    rng = np.random.default_rng(3)
+    log_mag = rng.normal(-3.0, 1.0, (1, 513, 300)).astype(np.float32)
+    phase = rng.uniform(-np.pi, np.pi, log_mag.shape).astype(np.float32)
+    for k in (1, 6):
+        one = refine_phase(log_mag, phase, k, workers=1)
+        for w in (2, 3):
+            assert np.abs(refine_phase(log_mag, phase, k, workers=w) - one).max() <= 1e-6 * np.abs(one).max()
+    short = log_mag[..., :40]  # under four contexts: one stretch
+    np.testing.assert_array_equal(
+        refine_phase(short, phase[..., :40], 6, workers=2), refine_phase(short, phase[..., :40], 6, workers=1)
+    )
