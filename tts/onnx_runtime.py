@@ -26,7 +26,7 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -155,19 +155,17 @@ def load_onnx_voice(
             sessions[name] = ort.InferenceSession(str(p), opts, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own exception types for bad files
             raise CheckpointError(f"{p} is not a loadable ONNX model: {e}") from e
-    cfg = load_voice_config(folder)
-    if phase_iterations is not None:
-        cfg = replace(cfg, phase_iterations=int(phase_iterations))  # validated by VoiceConfig
     d = manifest.get("defaults", {})
     speakers = [str(s) for s in manifest.get("speakers", [])]
     cfg = complete_voice_config(
-        cfg,
+        load_voice_config(folder),
         folder,
         speakers,
         d.get("steps"),
         d.get("temperature"),
         d.get("sampler"),
         d.get("duration_rounding", "ceil"),
+        phase_iterations,
     )
     return OnnxVoice(
         folder=folder,
