@@ -33,8 +33,9 @@ PRETRAINED = ROOT / "pretrained"
 
 @pytest.fixture(scope="module")
 def voice_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny voice exported with an fp32 vocoder: the runtime must then match PyTorch to 1e-3."""
     folder = build_tiny_voice(tmp_path_factory.mktemp("voice"), vocoder_phase="instantaneous")
-    assert voice_main(["export-onnx", "--voice", str(folder)]) == 0
+    assert voice_main(["export-onnx", "--voice", str(folder), "--vocoder-weights", "fp32"]) == 0
     return folder
 
 
@@ -60,6 +61,63 @@ def test_export_writes_graphs_and_manifest(voice_dir: Path) -> None:
     m = json.loads((d / "manifest.json").read_text())
     assert m["speakers"] == list(SPEAKERS) and m["speaker_conditioned"]
     assert max(m["max_difference"].values()) < 1e-3
+    assert m["vocoder_weights"] == "fp32" and "vocoder_int8_snr_db" not in m
+
+
+def test_int8_vocoder_export(voice_dir: Path, tmp_path: Path) -> None:
+    """The default export stores the vocoder's ConvNeXt MatMuls as int8: a smaller graph whose
+    audio stays close to the fp32 graph's (same durations, high signal-to-error ratio)."""
+    import onnx
+
+    folder = tmp_path / "v"
+    shutil.copytree(voice_dir, folder, ignore=shutil.ignore_patterns("onnx"))
+    assert voice_main(["export-onnx", "--voice", str(folder)]) == 0
+    m = json.loads((folder / "onnx" / "manifest.json").read_text())
+    assert m["vocoder_weights"] == "int8" and m["vocoder_int8_snr_db"] >= 20.0
+    fp32 = onnx.load(str(voice_dir / "onnx" / "vocoder.onnx")).graph.node
+    blocks = [n for n in fp32 if n.op_type == "MatMul" and "/blocks." in n.name]
+    ops = [n.op_type for n in onnx.load(str(folder / "onnx" / "vocoder.onnx")).graph.node]
+    assert len(blocks) >= 2 and ops.count("MatMulInteger") == len(blocks)  # pw1 and pw2 of each block
+    assert ops.count("MatMul") == sum(n.op_type == "MatMul" for n in fp32) - len(blocks)  # the head: fp32
+    for g in ("encoder", "vae_decoder"):  # only the vocoder changes
+        assert (folder / "onnx" / f"{g}.onnx").read_bytes() == (voice_dir / "onnx" / f"{g}.onnx").read_bytes()
+    a = OnnxSynthesizer.from_pretrained(folder, threads=1).synthesize(TWO, temperature=0.0)
+    b = OnnxSynthesizer.from_pretrained(voice_dir, threads=1).synthesize(TWO, temperature=0.0)
+    assert len(a.samples) == len(b.samples)
+    np.testing.assert_array_equal(a.durations, b.durations)
+    snr = 10 * np.log10(np.sum(b.samples**2) / np.sum((a.samples - b.samples) ** 2))
+    assert 15.0 < snr < 200.0  # close, and not the fp32 graph under another name
+    with pytest.raises(ValueError, match="vocoder_weights"):
+        from tts.onnx_export import export_voice_onnx
+
+        export_voice_onnx(folder, vocoder_weights="int4")
+
+
+@pytest.mark.parametrize("guidance", [0.0, 0.7])
+def test_denoiser_halves_run_side_by_side(voice_dir: Path, guidance: float) -> None:
+    """With two threads the denoiser's batch (a guided step's two halves, or a batch of texts) runs
+    as two one-thread halves in parallel: the same audio as one thread, in one or many sentences."""
+    one = OnnxSynthesizer.from_pretrained(voice_dir, threads=1)
+    two = OnnxSynthesizer.from_pretrained(voice_dir, threads=2)
+    assert one.voice.denoiser_workers == 1 and two.voice.denoiser_workers == 2
+    calls = []
+    run = two._run
+    two._run = lambda graph, **kw: (
+        calls.append((graph, len(kw["x"]) if graph == "denoiser" else 0)) or run(graph, **kw)
+    )
+    for texts in ([SHORT], [SHORT, TWO, LONG]):
+        calls.clear()
+        a = one.synthesize_batch(texts, seed=1, guidance=guidance)
+        b = two.synthesize_batch(texts, seed=1, guidance=guidance)
+        for x, y in zip(a, b):
+            np.testing.assert_allclose(x.samples, y.samples, atol=1e-5)
+        sizes = [n for g, n in calls if g == "denoiser"]  # per ODE step: two halves, or one item
+        pairs = list(zip(sizes[::2], sizes[1::2]))
+        if len(texts) == 1 and not guidance:
+            assert set(sizes) == {1}
+        else:
+            assert len(sizes) % 2 == 0 and all(0 <= p - q <= 1 for p, q in pairs)
+            assert not guidance or all(p == q for p, q in pairs)
 
 
 @pytest.mark.parametrize("guidance", [0.0, 0.7])

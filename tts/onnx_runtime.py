@@ -15,7 +15,9 @@ Text handling, sentences, pauses and batching are :class:`tts.speech.Synthesizer
 ``synthesize_batch``, ``prepare``, ``speakers`` …). Differences: the starting noise comes from
 numpy's generator, so a seed gives other (equally likely) audio than the PyTorch backend with the
 same seed — with ``temperature=0`` the two agree to float rounding (tested). Everything runs in
-fp32. ``stream`` vocodes long sentences in overlapping windows as the PyTorch backend does: the
+fp32 except an iSTFT vocoder exported with int8 block weights (the default, :mod:`tts.onnx_export`).
+With two or more threads the denoiser's batch runs as two parallel halves (:meth:`_denoise`).
+``stream`` vocodes long sentences in overlapping windows as the PyTorch backend does: the
 exported iSTFT vocoder returns its magnitude and phase, so the integrated phase is carried from one
 window to the next in numpy.
 """
@@ -24,7 +26,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +92,9 @@ class OnnxVoice(VoiceOptionsMixin):
     ]  #: per graph, the inputs it takes (single-speaker graphs take no speaker)
     vocoder_name: str = "onnx"
     precision: str = "fp32"
+    #: the denoiser's batch is split into this many parts run side by side (its session has
+    #: ``threads // denoiser_workers`` intra-op threads); see :meth:`OnnxSynthesizer._denoise`
+    denoiser_workers: int = 1
 
 
 def load_onnx_voice(
@@ -139,20 +146,34 @@ def load_onnx_voice(
                 f"{d} was exported from another {name} than {f}; "
                 f"re-export with: python -m tts.voice export-onnx --voice {folder}"
             )
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = int(threads) if threads else 0  # 0: onnxruntime's choice
-    opts.inter_op_num_threads = 1
-    # threads that spin while waiting take the cores others need (the reason tts-synth sets
-    # OMP_WAIT_POLICY=PASSIVE for torch); measured on the 2-core machine: a sentence 2x faster
-    # without spinning when anything else runs, PyTorch in the same process included
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+
+    def options(intra_op: int) -> Any:
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = intra_op  # 0: onnxruntime's choice
+        opts.inter_op_num_threads = 1
+        # threads that spin while waiting take the cores others need (the reason tts-synth sets
+        # OMP_WAIT_POLICY=PASSIVE for torch); measured on the 2-core machine: a sentence 2x faster
+        # without spinning when anything else runs, PyTorch in the same process included
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+        return opts
+
+    # The U-Net's small convolutions hardly use a second thread (a sentence's guided step, batch 2:
+    # 12.9 ms on 1 thread, 10.4-12.7 ms on 2), while two batch-1 halves on one thread each take
+    # 7.3 ms side by side: so with >= 2 threads the denoiser runs its batch as two parallel halves.
+    cores = int(threads) if threads else (os.cpu_count() or 1)
+    denoiser_workers = 2 if cores >= 2 else 1
     sessions = {}
     for name in GRAPHS:
         p = d / f"{name}.onnx"
         if not p.is_file():
             raise CheckpointError(f"ONNX export {d} is missing {p.name}")
+        intra_op = int(threads) if threads else 0
+        if name == "denoiser":
+            intra_op = max(1, cores // denoiser_workers)
         try:
-            sessions[name] = ort.InferenceSession(str(p), opts, providers=["CPUExecutionProvider"])
+            sessions[name] = ort.InferenceSession(
+                str(p), options(intra_op), providers=["CPUExecutionProvider"]
+            )
         except Exception as e:  # onnxruntime raises its own exception types for bad files
             raise CheckpointError(f"{p} is not a loadable ONNX model: {e}") from e
     d = manifest.get("defaults", {})
@@ -177,6 +198,7 @@ def load_onnx_voice(
         manifest=manifest,
         sessions=sessions,
         input_names={name: {i.name for i in sess.get_inputs()} for name, sess in sessions.items()},
+        denoiser_workers=denoiser_workers,
     )
 
 
@@ -229,6 +251,7 @@ class OnnxSynthesizer(SynthesizerBase):
             context_frames = int(voice.manifest.get("vocoder_context_frames", 32))
             context_frames += refinement_context(voice.config.phase_iterations, a.n_fft, a.hop_length)
         super().__init__(voice, max_chars=max_chars, chunk_frames=chunk_frames, context_frames=context_frames)
+        self._pool: ThreadPoolExecutor | None = None  # the denoiser's second worker, made on first use
 
     @classmethod
     def from_pretrained(
@@ -255,9 +278,26 @@ class OnnxSynthesizer(SynthesizerBase):
     def _generator(self, seed: int | None) -> np.random.Generator:
         return np.random.default_rng(seed)
 
-    def _run(self, graph: str, **inputs: np.ndarray) -> list[np.ndarray]:
+    def _run(self, graph: str, **inputs: np.ndarray | None) -> list[np.ndarray]:
         wanted = self.voice.input_names[graph]
         return self.voice.sessions[graph].run(None, {k: v for k, v in inputs.items() if k in wanted})
+
+    def _denoise(self, **inputs: np.ndarray | None) -> np.ndarray:
+        """The denoiser's velocity for a batch; with ``voice.denoiser_workers`` = 2 and a batch of
+        two or more (a guided step's conditional and unconditional halves), the halves run side by
+        side: the second on the caller's thread, the first on a helper thread (onnxruntime releases
+        the GIL and lets one session run concurrently)."""
+        b = int(inputs["x"].shape[0])  # type: ignore[union-attr]
+        if self.voice.denoiser_workers < 2 or b < 2:
+            return self._run("denoiser", **inputs)[0]
+        h = (b + 1) // 2
+        first = {k: None if v is None else v[:h] for k, v in inputs.items()}
+        second = {k: None if v is None else v[h:] for k, v in inputs.items()}
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="tts-denoiser")
+        job = self._pool.submit(self._run, "denoiser", **first)
+        v2 = self._run("denoiser", **second)[0]
+        return np.concatenate([job.result()[0], v2])
 
     def _acoustic(
         self, token_ids: Sequence[Sequence[int]], opts: SynthesisOptions, gen: np.random.Generator
@@ -285,15 +325,10 @@ class OnnxSynthesizer(SynthesizerBase):
         def velocity(x: np.ndarray, t: float) -> np.ndarray:
             x = (x * mask).astype(np.float32)
             if guidance == 0:
-                return self._run("denoiser", x=x, t=np.full((b,), t, np.float32), mu=mu_y, mask=mask, g=g)[0]
-            v = self._run(
-                "denoiser",
-                x=np.concatenate([x, x]),
-                t=np.full((2 * b,), t, np.float32),
-                mu=mu2,
-                mask=mask2,
-                g=g2,
-            )[0]
+                return self._denoise(x=x, t=np.full((b,), t, np.float32), mu=mu_y, mask=mask, g=g)
+            v = self._denoise(
+                x=np.concatenate([x, x]), t=np.full((2 * b,), t, np.float32), mu=mu2, mask=mask2, g=g2
+            )
             v_c, v_u = v[:b], v[b:]
             return v_c + np.float32(guidance) * (v_c - v_u)
 

@@ -489,11 +489,23 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--out", default=None, help="output folder (default: VOICE/onnx)")
     e.add_argument("--opset", type=int, default=17, help="ONNX opset (default: %(default)s)")
     e.add_argument("--tolerance", type=float, default=1e-3, help="max |PyTorch - onnxruntime| accepted")
+    e.add_argument(
+        "--vocoder-weights",
+        choices=("int8", "fp32"),
+        default="int8",
+        help="an iSTFT vocoder's ConvNeXt weights: int8 (default, 2x faster) or fp32 (tts.onnx_export)",
+    )
     args = parser.parse_args(argv)
     if args.cmd == "export-onnx":
         from tts.onnx_export import export_voice_onnx
 
-        out = export_voice_onnx(args.voice, args.out, opset=args.opset, tolerance=args.tolerance)
+        out = export_voice_onnx(
+            args.voice,
+            args.out,
+            opset=args.opset,
+            tolerance=args.tolerance,
+            vocoder_weights=args.vocoder_weights,
+        )
         size = sum(f.stat().st_size for f in out.glob("*.onnx")) / 1e6
         print(f"ONNX export ready: {out} ({size:.1f} MB)")
         return 0

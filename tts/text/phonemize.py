@@ -12,6 +12,7 @@ as one word with its whitespace removed (write two spans for two words); the res
 from __future__ import annotations
 
 import ctypes.util
+import functools
 import logging
 import os
 import re
@@ -50,7 +51,7 @@ def find_espeak(mode: str | None = None) -> EspeakLibrary:
     if mode not in ("auto", "system", "wheel"):
         raise ValueError(f"{ESPEAK_ENV} must be auto, system or wheel, got {mode!r}")
     if mode in ("auto", "system"):
-        system = os.environ.get("PHONEMIZER_ESPEAK_LIBRARY") or ctypes.util.find_library("espeak-ng")
+        system = os.environ.get("PHONEMIZER_ESPEAK_LIBRARY") or _find_library(ctypes.util.find_library)
         if system:
             return EspeakLibrary("system", system, None)
         if mode == "system":
@@ -65,6 +66,13 @@ def find_espeak(mode: str | None = None) -> EspeakLibrary:
             "no espeak-ng library: install the system package espeak-ng or `pip install espeakng-loader`"
         ) from None
     return EspeakLibrary("wheel", espeakng_loader.get_library_path(), espeakng_loader.get_data_path())
+
+
+@functools.lru_cache(maxsize=4)
+def _find_library(finder: Any) -> str | None:
+    """``finder("espeak-ng")``, once per finder: ``ctypes.util.find_library`` runs ``ldconfig -p`` in a
+    subprocess (1-3 ms on every sentence otherwise); keyed by the finder so a patched one is asked."""
+    return finder("espeak-ng")
 
 
 def get_backend(language: str = "en-us", espeak: str | None = None) -> Any:
