@@ -419,3 +419,44 @@ def test_assemble_writes_the_sampling_defaults(voice_dir: Path, tmp_path: Path) 
     synth = Synthesizer.from_pretrained(out, threads=1, precision="fp32")
     assert synth.voice.config.guidance == 0.5
     assert synth.synthesize(SHORT, seed=0).duration > 0
+
+
+@pytest.mark.parametrize("guidance", [0.0, 0.7])
+def test_two_threads_split_the_denoiser_and_match_one_thread(voice_dir: Path, guidance: float) -> None:
+    """With two threads the acoustic stage runs on one thread with the denoiser's batch as two
+    halves side by side (``Synthesizer._run_halves``); the audio equals the one-thread run's to float
+    rounding, and the thread count is back at two for the vocoder and afterwards."""
+    import torch
+
+    prev = torch.get_num_threads()
+    try:
+        one = Synthesizer.from_pretrained(voice_dir, threads=1, precision="fp32")
+        texts = [SHORT, TWO]
+        ref = one.synthesize_batch(texts, seed=1, guidance=guidance)
+        two = Synthesizer.from_pretrained(voice_dir, threads=2, precision="fp32")
+        seen: list[tuple[int, int]] = []
+        net = two.voice.acoustic.decoder.net
+        forward = net.forward
+
+        def spy(x, *args, **kwargs):  # batch size and intra-op threads of each denoiser call
+            seen.append((x.shape[0], torch.get_num_threads()))
+            return forward(x, *args, **kwargs)
+
+        net.forward = spy
+        vocoder_threads = []
+        vocode = two._vocode
+        two._vocode = lambda *a: vocoder_threads.append(torch.get_num_threads()) or vocode(*a)
+        got = two.synthesize_batch(texts, seed=1, guidance=guidance)
+        for a, b in zip(ref, got):
+            np.testing.assert_allclose(a.samples, b.samples, atol=1e-5)
+        n = 3 * (2 if guidance else 1)  # items per denoiser step: 3 sentences (x 2 when guided)
+        sizes = [b for b, _ in seen]
+        assert sum(sizes) % n == 0 and max(sizes) == (n + 1) // 2 and min(sizes) == n // 2
+        assert {t for _, t in seen} == {1}
+        assert vocoder_threads and set(vocoder_threads) == {2} and torch.get_num_threads() == 2
+        single = two.synthesize(SHORT, seed=1, guidance=0.0)  # one item: nothing to split
+        np.testing.assert_allclose(
+            single.samples, one.synthesize(SHORT, seed=1, guidance=0.0).samples, atol=1e-5
+        )
+    finally:
+        torch.set_num_threads(prev)

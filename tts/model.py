@@ -20,6 +20,7 @@ Letters: B batch, N tokens, T latent frames, C latent channels, D encoder width,
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,6 +178,7 @@ class AcousticModel(nn.Module):
         generator: torch.Generator | None = None,
         durations: torch.Tensor | None = None,
         rounding: str | None = None,
+        runner: Callable[..., torch.Tensor] | None = None,
     ) -> dict[str, torch.Tensor]:
         """Latents for token sequences.
 
@@ -185,7 +187,8 @@ class AcousticModel(nn.Module):
         ``steps``/``temperature``/``sampler`` default to the config; ``length_scale`` > 1 is slower
         speech; ``guidance`` is the classifier-free guidance weight (0 = off); ``generator`` seeds
         the starting noise; ``durations`` (B, N) replaces the predicted ones (e.g. ground truth);
-        ``rounding`` ("ceil" | "round") turns predicted durations into frames (default: the config's).
+        ``rounding`` ("ceil" | "round") turns predicted durations into frames (default: the config's);
+        ``runner`` evaluates the denoiser (``tts.diffusion.objective.FlowMatching.velocity``).
         """
         self._check_tokens(tokens, token_lengths)
         steps = self.cfg.steps if steps is None else steps
@@ -208,7 +211,7 @@ class AcousticModel(nn.Module):
             raise ValueError("every utterance needs at least one latent frame (all durations are 0)")
         mu_y, y_mask, lengths = regulate_length(mu, durations)
         noise = gaussian_noise(mu_y.shape, generator, mu_y) * temperature
-        z = self.decoder.sample(noise, mu_y, y_mask, g, steps, sampler, guidance)
+        z = self.decoder.sample(noise, mu_y, y_mask, g, steps, sampler, guidance, runner)
         return {"latents": z, "latent_lengths": lengths, "durations": durations}
 
 

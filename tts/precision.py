@@ -14,8 +14,10 @@ conversion of a 376 × 1152 activation under load), and the second product round
 anyway. The rounding error of one layer is about 2⁻⁹ relative; its effect on the audio is measured
 in ``docs/benchmarks.md``.
 
-``precision="auto"`` (the default of :func:`tts.voice.load_voice`) picks ``"bf16"`` only on a CPU
-with AMX and ``"fp32"`` everywhere else, because without the matrix units bf16 is emulated and
+``precision="auto"`` (the default of :func:`tts.voice.load_voice`) picks ``"bf16"`` on a CPU with
+AMX or with AVX-512 BF16 dot-product instructions (an AMD EPYC of the Zen 4 generation: a 272 × 384
+by 384 × 1152 product in 0.57 ms against 1.30 ms in fp32 on two threads; a 10-word sentence end
+to end 135 → 115 ms) and ``"fp32"`` everywhere else, because without either bf16 is emulated and
 slower than fp32. Training never uses this module.
 """
 
@@ -29,14 +31,18 @@ from tts.voice import PRECISIONS  # defined there, torch-free, for the CLI's arg
 
 
 def bf16_matmul_fast(device: str | torch.device = "cpu") -> bool:
-    """True when bf16 matrix multiplies are native on ``device``: a CPU with AMX tiles."""
+    """True when bf16 matrix multiplies are native on ``device``: a CPU with AMX tiles or with
+    AVX-512 BF16 dot products (``avx512_bf16``: Cooper Lake, AMD Zen 4 and later)."""
     if torch.device(device).type != "cpu":
         return False
-    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)  # private in torch 2.x: guarded
-    try:
-        return bool(probe()) if probe is not None else False
-    except Exception:  # noqa: BLE001 - a failing capability probe means "not supported"
-        return False
+    for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"):  # private in torch 2.x
+        probe = getattr(torch.cpu, name, None)
+        try:
+            if probe is not None and probe():
+                return True
+        except Exception:  # noqa: BLE001 - a failing capability probe means "not supported"
+            continue
+    return False
 
 
 def resolve_precision(precision: str | None, device: str | torch.device = "cpu") -> str:

@@ -462,7 +462,8 @@ def assemble_voice(
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m tts.voice assemble --out DIR --acoustic A --vae V [--vocoder W]`` and
-    ``python -m tts.voice export-onnx [--voice DIR] [--out DIR/onnx]`` (:mod:`tts.onnx_export`)."""
+    ``python -m tts.voice export-onnx [--voice DIR] [--out DIR/onnx] [--vocoder-weights int8|fp32]``
+    (:mod:`tts.onnx_export`)."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m tts.voice", description="voice folder tools")

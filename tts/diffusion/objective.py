@@ -23,7 +23,9 @@ Letters: B batch, C latent channels, T latent frames, S speaker width.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from torch import nn
@@ -44,6 +46,10 @@ class FlowConfig:
             raise ValueError(f"sigma_min must be in [0, 1), got {self.sigma_min}")
         if not 0.0 <= self.cfg_dropout < 1.0:
             raise ValueError(f"cfg_dropout must be in [0, 1), got {self.cfg_dropout}")
+
+
+#: ``runner(net, x, t, mu, mask, g) -> v``: how :meth:`FlowMatching.velocity` evaluates its network
+NetRunner = Callable[..., torch.Tensor]
 
 
 class FlowMatching(nn.Module):
@@ -87,14 +93,19 @@ class FlowMatching(nn.Module):
         mask: torch.Tensor,
         g: torch.Tensor | None = None,
         guidance: float = 0.0,
+        runner: NetRunner | None = None,
     ) -> torch.Tensor:
-        """Guided velocity at time t. x, mu: (B, C, T), mask: (B, 1, T) -> (B, C, T)."""
+        """Guided velocity at time t. x, mu: (B, C, T), mask: (B, 1, T) -> (B, C, T).
+
+        ``runner(net, x, t, mu, mask, g)`` evaluates the network on a batch in place of
+        ``net(x, t, mu, mask, g)`` (e.g. in parallel halves, ``tts.synthesizer``)."""
         b = x.shape[0]
+        net = self.net if runner is None else partial(runner, self.net)
         if guidance == 0.0:
-            return self.net(x, x.new_full((b,), t), mu, mask, g)
+            return net(x, x.new_full((b,), t), mu, mask, g)
         # Conditional and unconditional fields in one batched call.
         g2 = None if g is None else torch.cat([g, g])
-        v = self.net(
+        v = net(
             torch.cat([x, x]),
             x.new_full((2 * b,), t),
             torch.cat([mu, torch.zeros_like(mu)]),
@@ -113,10 +124,12 @@ class FlowMatching(nn.Module):
         steps: int = 6,
         sampler: str = "euler",
         guidance: float = 0.0,
+        runner: NetRunner | None = None,
     ) -> torch.Tensor:
         """Integrate the ODE from noise x0 (t=0) to latents (t=1).
 
-        x0, mu: (B, C, T), mask: (B, 1, T) -> x1 (B, C, T), zero past each length.
+        x0, mu: (B, C, T), mask: (B, 1, T) -> x1 (B, C, T), zero past each length. ``runner``:
+        see :meth:`velocity`.
         """
         if sampler not in SAMPLERS:
             raise ValueError(f"unknown sampler {sampler!r}; choose from {sorted(SAMPLERS)}")
@@ -124,7 +137,7 @@ class FlowMatching(nn.Module):
             raise ValueError(f"guidance must be >= 0, got {guidance}")
 
         def velocity_fn(x: torch.Tensor, t: float) -> torch.Tensor:
-            return self.velocity(x * mask, t, mu, mask, g, guidance)
+            return self.velocity(x * mask, t, mu, mask, g, guidance, runner)
 
         return SAMPLERS[sampler](velocity_fn, x0 * mask, steps, sigma_min=self.cfg.sigma_min) * mask
 
