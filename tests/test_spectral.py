@@ -77,3 +77,18 @@ def test_refinement_split_over_threads_equals_one_stretch() -> None:
     np.testing.assert_array_equal(
         refine_phase(short, phase[..., :40], 6, workers=2), refine_phase(short, phase[..., :40], 6, workers=1)
     )
+
+
+def test_fft_import_in_background_is_idempotent() -> None:
+    """``tts-synth`` starts scipy's FFT import on a daemon thread before loading the voice; a second
+    call starts nothing, and once it is imported the call is a no-op."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tts.spectral as s; assert 'scipy.fft' not in sys.modules; "
+        "s.import_fft_in_background(); t = s._PRELOAD; s.import_fft_in_background(); "
+        "assert s._PRELOAD is t and t.daemon; t.join(60); assert 'scipy.fft' in sys.modules"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr

@@ -349,6 +349,10 @@ def run(args: argparse.Namespace, log: logging.Logger) -> int:
     if not (args.raw or args.list_speakers):
         out = output_dir(args) if args.file is not None else output_file(args)
     t0 = time.perf_counter()
+    if not args.list_speakers:  # the phase refinement's FFT import overlaps the loading
+        from tts.spectral import import_fft_in_background
+
+        import_fft_in_background()
     synth = load_synthesizer(args)
     log.info(
         "loaded voice %s (%s, %s backend, vocoder %s, %s) in %.2f s",
