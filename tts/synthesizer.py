@@ -17,12 +17,13 @@ calls interleave sentence by sentence (and window by window when streaming) rath
 parallel. For real parallelism use one ``Synthesizer`` per process. ``threads`` sets torch's
 *process-wide* intra-op thread count.
 
-Threads per stage (CPU, two or more threads): the text encoder, the denoiser and the VAE decoder are
+Threads per stage (CPU, N >= 2 threads): the text encoder, the denoiser and the VAE decoder are
 small convolution stacks whose ops are too short to share between threads (on the 2-core machine
 the guided U-Net step of a 10-word sentence takes 33 ms on two threads, 17 ms on one), so that stage
-runs on one thread, with the denoiser's batch — a guided step's conditional and unconditional
-halves — split over two one-thread calls side by side (13 ms); the vocoder's wide matrix
-multiplies then get every thread again. Measured on that sentence: 122 → 97 ms.
+runs on N / 2 threads, with the denoiser's batch — a guided step's conditional and unconditional
+halves — split over two calls side by side, on N / 2 threads each (13 ms on the 2-core machine);
+the vocoder's wide matrix multiplies then get all N threads again. Measured on that sentence:
+122 → 97 ms.
 
 Letters used for shapes: B batch, N tokens, C latent channels, T_lat latent frames, M mel bins,
 T mel frames, L samples.
@@ -134,22 +135,23 @@ class Synthesizer(SynthesizerBase):
         g: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``net`` on a batch of two or more as two halves side by side: the first on a helper
-        thread with one intra-op thread, the second on the caller's (see the module docstring)."""
+        thread, the second on the caller's, each with the caller's intra-op thread count (set by
+        :meth:`_acoustic` to half the synthesizer's; see the module docstring)."""
         b = x.shape[0]
         if b < 2:
             return net(x, t, mu, mask, g)
-        h = (b + 1) // 2
+        h, threads = (b + 1) // 2, torch.get_num_threads()
 
         def half(lo: int, hi: int) -> torch.Tensor:
-            with torch.inference_mode():  # thread-local: the helper thread needs its own
+            if torch.get_num_threads() != threads:  # per thread under OpenMP: the helper sets its own
+                torch.set_num_threads(threads)
+            with torch.inference_mode():  # thread-local as well
                 return net(x[lo:hi], t[lo:hi], mu[lo:hi], mask[lo:hi], None if g is None else g[lo:hi])
 
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
-            self._pool = ThreadPoolExecutor(
-                1, thread_name_prefix="tts-denoiser", initializer=torch.set_num_threads, initargs=(1,)
-            )
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="tts-denoiser")
         first = self._pool.submit(half, 0, h)
         second = half(h, b)
         return torch.cat([first.result(), second])
@@ -169,7 +171,7 @@ class Synthesizer(SynthesizerBase):
             tokens[b, : len(ids)] = torch.tensor(ids, dtype=torch.long)
         threads = torch.get_num_threads()
         split = self._device.type == "cpu" and threads >= 2  # threads per stage: module docstring
-        with self._torch_threads(1 if split else threads):
+        with self._torch_threads(threads // 2 if split else threads):
             out = self.voice.acoustic.synthesize(
                 tokens.to(self._device),
                 lengths.to(self._device),
