@@ -8,7 +8,8 @@ What is measured (every timing after one warm-up call, median of ``--repeats`` r
 limited to ``--threads`` intra-op threads, ``OMP_WAIT_POLICY=PASSIVE`` unless set — as ``tts-synth``):
 
 - RTF (compute seconds / audio seconds) of ``Synthesizer.synthesize`` on a fixed 10-word sentence and a
-  fixed 60-word, four-sentence paragraph, at the voice's default ODE steps and at 2/4/8/16 steps;
+  fixed 60-word, four-sentence paragraph, at the voice's default ODE steps and at 2/4/8/16 steps, and
+  the same for ``OnnxSynthesizer`` when the voice has an ONNX export (what ``tts-synth`` runs);
 - time to first audio of ``Synthesizer.stream`` (first chunk of the first sentence) at default steps;
 - the vocoder alone (the voice's and the weight-free Griffin-Lim fallback) on the paragraph's mel,
   and end to end with Griffin-Lim, as a reference;
@@ -258,14 +259,40 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             print("\nno ONNX export in the voice folder: ONNX runtime not measured", flush=True)
         else:
             osynth = OnnxSynthesizer.from_pretrained(args.voice, threads=args.threads)
-            onnx = {"rtf": {}, "ttfa_ms": {}}
+            onnx = {"rtf": {}, "ttfa_ms": {}, "rtf_steps": []}
             print("\nONNX runtime (tts-synth's backend for voices with an export), default steps", flush=True)
             for name, text in texts.items():
                 r = measure(lambda t: osynth.synthesize(t, speaker=args.speaker, seed=0), text)
                 st = measure(lambda t: osynth.stream(t, speaker=args.speaker, seed=0), text)
                 onnx["rtf"][name], onnx["ttfa_ms"][name] = r["rtf"], st["ttfa_first_text_ms"]
+                onnx["rtf_steps"].append(
+                    {
+                        "text": name,
+                        "steps": default_steps,
+                        "default": True,
+                        "rtf": r["rtf"],
+                        "audio_s": r["audio_s"],
+                    }
+                )
                 ttfa = st["ttfa_first_text_ms"]
                 print(f"  {name:<9} RTF {r['rtf']:.4f}, stream first audio after {ttfa:.0f} ms", flush=True)
+            for steps in [s for s in args.steps if s != default_steps]:
+                for name, text in texts.items():
+
+                    def ospeak(t: str, n: int = steps) -> Any:
+                        return osynth.synthesize(t, speaker=args.speaker, steps=n, seed=0)
+
+                    r = measure(ospeak, text)
+                    onnx["rtf_steps"].append(
+                        {
+                            "text": name,
+                            "steps": steps,
+                            "default": False,
+                            "rtf": r["rtf"],
+                            "audio_s": r["audio_s"],
+                        }
+                    )
+                    print(f"  {name:<9} steps {steps:2d} RTF {r['rtf']:.4f}", flush=True)
 
     cold = None
     if not args.no_cold_start:
@@ -330,6 +357,23 @@ def markdown(res: dict[str, Any]) -> str:
             f"| {name} ({len(res['texts'][name].split())} words) | {audio:.1f} | " + " | ".join(cells) + " |"
         )
     lines += ["", f"RTF of `synthesize`; bold: the voice's default ({d['steps']} steps, {d['sampler']}).", ""]
+    onnx_rows = (res.get("onnx") or {}).get("rtf_steps") or []
+    if onnx_rows:
+        steps = sorted({r["steps"] for r in onnx_rows})
+        lines += [
+            "| ONNX runtime: text | audio (s) | " + " | ".join(f"{s} steps" for s in steps) + " |",
+            "|---|---|" + "---|" * len(steps),
+        ]
+        for name in res["texts"]:
+            rows = {r["steps"]: r for r in onnx_rows if r["text"] == name}
+            cells = [
+                f"**{rows[s]['rtf']:.4f}**" if rows[s]["default"] else f"{rows[s]['rtf']:.4f}"
+                for s in steps
+                if s in rows
+            ]
+            audio = next(iter(rows.values()))["audio_s"]
+            lines.append(f"| {name} | {audio:.1f} | " + " | ".join(cells) + " |")
+        lines += ["", "RTF of `OnnxSynthesizer.synthesize` (tts-synth's backend), same texts and seed.", ""]
     lines += ["| measure | value |", "|---|---|"]
     for r in res["stream"]:
         lines.append(f"| time to first audio, `stream`, {r['text']} | {r['ttfa_ms']:.0f} ms |")
