@@ -247,6 +247,9 @@ fi
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group, as a terminal's foreground job
+        # with SIGINT handled as in a terminal: a runner started in the background (`cmd &` without
+        # job control, nohup) passes SIGINT on ignored, and bash cannot trap a signal ignored at entry
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 120  # generous: a loaded machine can be slow to get there
