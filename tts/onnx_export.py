@@ -44,7 +44,7 @@ from torch import nn
 
 from tts.checkpoint import CheckpointError
 from tts.config import to_dict
-from tts.voice import ACOUSTIC_FILE, VAE_FILE, VOCODER_FILE, file_sha256, load_voice
+from tts.voice import ACOUSTIC_FILE, VAE_FILE, VOCODER_FILE, VOCODER_WEIGHTS, file_sha256, load_voice
 
 ONNX_DIR = "onnx"  #: sub-folder of a voice folder that holds its ONNX export
 MANIFEST = "manifest.json"
@@ -121,7 +121,6 @@ def _max_difference(module: nn.Module, path: Path, inputs: dict[str, torch.Tenso
     return max(float(np.abs(r.numpy() - o).max()) for r, o in zip(ref, got))
 
 
-VOCODER_WEIGHTS = ("int8", "fp32")
 MIN_INT8_SNR_DB = 20.0  #: an int8 vocoder whose waveform strays further from the fp32 one is refused
 
 

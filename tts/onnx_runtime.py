@@ -28,7 +28,6 @@ import json
 import math
 import os
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -251,7 +250,6 @@ class OnnxSynthesizer(SynthesizerBase):
             context_frames = int(voice.manifest.get("vocoder_context_frames", 32))
             context_frames += refinement_context(voice.config.phase_iterations, a.n_fft, a.hop_length)
         super().__init__(voice, max_chars=max_chars, chunk_frames=chunk_frames, context_frames=context_frames)
-        self._pool: ThreadPoolExecutor | None = None  # the denoiser's second worker, made on first use
 
     @classmethod
     def from_pretrained(
@@ -287,17 +285,9 @@ class OnnxSynthesizer(SynthesizerBase):
         two or more (a guided step's conditional and unconditional halves), the halves run side by
         side: the second on the caller's thread, the first on a helper thread (onnxruntime releases
         the GIL and lets one session run concurrently)."""
-        b = int(inputs["x"].shape[0])  # type: ignore[union-attr]
-        if self.voice.denoiser_workers < 2 or b < 2:
+        if self.voice.denoiser_workers < 2 or int(inputs["x"].shape[0]) < 2:  # type: ignore[union-attr]
             return self._run("denoiser", **inputs)[0]
-        h = (b + 1) // 2
-        first = {k: None if v is None else v[:h] for k, v in inputs.items()}
-        second = {k: None if v is None else v[h:] for k, v in inputs.items()}
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="tts-denoiser")
-        job = self._pool.submit(self._run, "denoiser", **first)
-        v2 = self._run("denoiser", **second)[0]
-        return np.concatenate([job.result()[0], v2])
+        return self._in_halves(lambda **half: self._run("denoiser", **half)[0], np.concatenate, **inputs)
 
     def _acoustic(
         self, token_ids: Sequence[Sequence[int]], opts: SynthesisOptions, gen: np.random.Generator

@@ -21,7 +21,7 @@ Letters used for shapes: B batch, N tokens, M mel bins, T mel frames, L samples.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,6 +111,7 @@ class SynthesizerBase:
         #: vocoder's receptive field, so streamed audio equals one-shot audio
         self.context_frames = context_frames
         self._lock = threading.RLock()
+        self._pool: Any = None  # the helper thread of _in_halves, made on first use
 
     # ------------------------------------------------------------------ properties and text
     @property
@@ -292,6 +293,24 @@ class SynthesizerBase:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ shared internals
+    def _in_halves(self, run: Callable[..., Any], cat: Callable[[list[Any]], Any], **inputs: Any) -> Any:
+        """``run(**inputs)`` on a batch (axis 0 of every input; ``None`` inputs pass through) as two
+        halves side by side — the first on a helper thread, the second on the caller's — joined by
+        ``cat([first, second])``. Both backends run the guided denoiser's conditional and
+        unconditional halves this way (their module docstrings measure why); ``run`` must release
+        the GIL while it computes (onnxruntime and torch ops do)."""
+        b = int(inputs["x"].shape[0])
+        h = (b + 1) // 2
+        first = {k: None if v is None else v[:h] for k, v in inputs.items()}
+        second = {k: None if v is None else v[h:] for k, v in inputs.items()}
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="tts-denoiser")
+        job = self._pool.submit(run, **first)
+        rest = run(**second)
+        return cat([job.result(), rest])
+
     def _vocode_chunks(self, mel: Any, chunked: bool = True) -> Iterator[np.ndarray]:
         """Vocode ``mel: (1, M, T)`` in windows with ``context_frames`` of context on each side
         (in one piece when not ``chunked`` or short).

@@ -71,7 +71,6 @@ class Synthesizer(SynthesizerBase):
         super().__init__(voice, max_chars=max_chars, chunk_frames=chunk_frames, context_frames=context_frames)
         self.voice: LoadedVoice = voice
         self._device = next(voice.acoustic.parameters()).device
-        self._pool: Any = None  # the denoiser's helper thread (_run_halves), made on first use
 
     @classmethod
     def from_pretrained(
@@ -137,24 +136,17 @@ class Synthesizer(SynthesizerBase):
         """``net`` on a batch of two or more as two halves side by side: the first on a helper
         thread, the second on the caller's, each with the caller's intra-op thread count (set by
         :meth:`_acoustic` to half the synthesizer's; see the module docstring)."""
-        b = x.shape[0]
-        if b < 2:
+        if x.shape[0] < 2:
             return net(x, t, mu, mask, g)
-        h, threads = (b + 1) // 2, torch.get_num_threads()
+        threads = torch.get_num_threads()
 
-        def half(lo: int, hi: int) -> torch.Tensor:
+        def half(**inputs: torch.Tensor | None) -> torch.Tensor:
             if torch.get_num_threads() != threads:  # per thread under OpenMP: the helper sets its own
                 torch.set_num_threads(threads)
             with torch.inference_mode():  # thread-local as well
-                return net(x[lo:hi], t[lo:hi], mu[lo:hi], mask[lo:hi], None if g is None else g[lo:hi])
+                return net(**inputs)
 
-        if self._pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="tts-denoiser")
-        first = self._pool.submit(half, 0, h)
-        second = half(h, b)
-        return torch.cat([first.result(), second])
+        return self._in_halves(half, torch.cat, x=x, t=t, mu=mu, mask=mask, g=g)
 
     def _generator(self, seed: int | None) -> torch.Generator | None:
         if seed is None:

@@ -44,6 +44,7 @@ VOCODER_FILE = "vocoder.safetensors"
 ONNX_VOCODER_FILE = "vocoder.onnx"
 VOICE_FILE = "voice.json"
 PRECISIONS = ("auto", "fp32", "bf16")  #: tts.precision.PRECISIONS, without importing torch
+VOCODER_WEIGHTS = ("int8", "fp32")  #: export-onnx vocoder weights (tts.onnx_export), without importing torch
 SAMPLERS = ("euler", "heun", "dpmpp2m")  #: names of tts.diffusion.samplers.SAMPLERS, without importing torch
 
 
@@ -492,8 +493,8 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--tolerance", type=float, default=1e-3, help="max |PyTorch - onnxruntime| accepted")
     e.add_argument(
         "--vocoder-weights",
-        choices=("int8", "fp32"),
-        default="int8",
+        choices=VOCODER_WEIGHTS,
+        default=VOCODER_WEIGHTS[0],
         help="an iSTFT vocoder's ConvNeXt weights: int8 (default, 2x faster) or fp32 (tts.onnx_export)",
     )
     args = parser.parse_args(argv)
