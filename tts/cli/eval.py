@@ -1,5 +1,8 @@
 """``tts-eval`` — measure intelligibility, quality proxies, distances and speed (see docs/evaluation.md).
 
+Judges: Whisper WER/CER (base; --asr whisper-tiny.en is faster; pocketsphinx when Whisper is missing),
+DistillMOS, DNSMOS, speaker similarity to --reference recordings (SIM), MCD/F0 to the references.
+
 tts-eval dir WAV_DIR [--metadata META] [--reference REF_DIR]    score a folder of wavs
 tts-eval voice --voice DIR|default --heldout HELDOUT_DIR [--speaker S]
                                     synthesise held-out sentences, score, compare with the teacher
@@ -15,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tts.eval.judges import ASR_CHOICES, JudgeMissing  # torch-free
 from tts.voice import PRECISIONS  # torch-free
 
 SPEED_TEXTS = (
@@ -37,8 +41,16 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", type=_positive, default=2, help="scoring processes (default 2)")
     p.add_argument("--threads", type=_positive, default=1, help="threads per scoring process")
     p.add_argument("--limit", type=_positive, default=None, help="only the first N utterances")
-    p.add_argument("--no-asr", action="store_true", help="skip pocketsphinx WER/CER")
+    p.add_argument(
+        "--asr",
+        choices=("auto", *ASR_CHOICES),
+        default="auto",
+        help="recogniser for WER/CER (auto: whisper-base, else pocketsphinx)",
+    )
+    p.add_argument("--no-asr", action="store_true", help="skip WER/CER")
+    p.add_argument("--no-distillmos", action="store_true", help="skip DistillMOS")
     p.add_argument("--no-dnsmos", action="store_true", help="skip DNSMOS")
+    p.add_argument("--no-sim", action="store_true", help="skip speaker similarity to the references")
     p.add_argument("--json", type=Path, default=None, help="write summary + per-utterance rows here")
     p.add_argument("--markdown", type=Path, default=None, help="write the tables here")
 
@@ -106,15 +118,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _options(args: argparse.Namespace, distance: bool = True):
+    """Score options from the flags. A judge whose package is missing is skipped with a one-line note
+    naming the package; an explicitly requested ``--asr`` that is missing is an error."""
+    from tts.eval.judges import missing, pick_asr
     from tts.eval.score import ScoreOptions
 
-    return ScoreOptions(
-        asr=not args.no_asr,
-        dnsmos=not args.no_dnsmos,
+    asr, note = (None, None) if args.no_asr else pick_asr(args.asr)
+    notes = [note] if note else []
+
+    def available(judge: str, wanted: bool) -> bool:
+        why = missing(judge) if wanted else None
+        if why:
+            notes.append(f"{judge} skipped: {why}")
+        return wanted and why is None
+
+    opts = ScoreOptions(
+        asr=asr,
+        dnsmos=available("dnsmos", not args.no_dnsmos),
+        distillmos=available("distillmos", not args.no_distillmos),
+        sim=available("sim", distance and not args.no_sim),
         distance=distance,
         jobs=args.jobs,
         threads=args.threads,
     )
+    for n in dict.fromkeys(notes):
+        print(f"tts-eval: {n}", file=sys.stderr)
+    return opts
 
 
 def _write(args: argparse.Namespace, tables: str, payload: dict[str, Any], rows: list[dict]) -> None:
@@ -262,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (ValueError, FileNotFoundError) as e:
+    except (ValueError, FileNotFoundError, JudgeMissing) as e:
         print(f"tts-eval: error: {e}", file=sys.stderr)
         return 2
 

@@ -1,4 +1,8 @@
-"""Intelligibility: offline ASR (pocketsphinx) and word/character error rates (jiwer).
+"""Intelligibility: offline ASR and word/character error rates (jiwer).
+
+The default recogniser is Whisper (:mod:`tts.eval.whisper`); pocketsphinx stays as the fallback when
+Whisper is not installed. :func:`make_asr` builds either; :func:`error_counts` scores a transcript with
+the normaliser that suits the recogniser (Whisper's English normaliser for Whisper).
 
 pocketsphinx (CMU Sphinx, Huggins-Daines et al. 2006) ships a US-English acoustic model, a trigram
 language model and the CMU dictionary in its PyPI wheel, so it runs with no download. It is a weak
@@ -17,11 +21,51 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 ASR_SAMPLE_RATE = 16000  #: the pocketsphinx en-us model's rate
+
+
+def whisper_normalize(text: str) -> str:
+    """Whisper's English text normaliser (Radford et al. 2022, appendix C; PyPI ``whisper-normalizer``).
+
+    Lower case, no punctuation, spelled-out numbers → digits ("seven" and "7" agree), British →
+    American spelling, contractions and fillers standardised.
+    """
+    return _whisper_normalizer()(text)
+
+
+@lru_cache(maxsize=1)
+def _whisper_normalizer():
+    from whisper_normalizer.english import EnglishTextNormalizer
+
+    return EnglishTextNormalizer()
+
+
+NORMALIZERS = ("project", "whisper")
+
+
+def make_asr(name: str, threads: int = 1):
+    """A recogniser with ``transcribe(wav, sr) -> str``: ``whisper-base``, ``whisper-tiny.en`` or
+    ``pocketsphinx``. Raises :class:`tts.eval.judges.JudgeMissing` (one line) if not installed."""
+    from tts.eval.judges import require
+
+    require(name)
+    if name.startswith("whisper-"):
+        from tts.eval.whisper import WhisperASR
+
+        return WhisperASR(name.removeprefix("whisper-"), threads=threads)
+    if name == "pocketsphinx":
+        return PocketsphinxASR()
+    raise ValueError(f"unknown recogniser {name!r}")
+
+
+def normalizer_for(asr: str) -> str:
+    """The text normaliser WER uses with recogniser ``asr``."""
+    return "whisper" if asr.startswith("whisper") else "project"
 
 
 def normalize_for_wer(text: str) -> str:
@@ -96,16 +140,23 @@ class ErrorCounts:
         )
 
 
-def error_counts(reference: str, hypothesis: str, normalize: bool = True) -> ErrorCounts:
+def error_counts(
+    reference: str, hypothesis: str, normalize: bool = True, normalizer: str = "project"
+) -> ErrorCounts:
     """Word and character edit counts (Levenshtein, via jiwer) of one utterance.
 
-    Both texts go through :func:`normalize_for_wer` unless ``normalize=False``. Characters are
-    counted on the words joined by single spaces. Raises ``ValueError`` for an empty reference.
+    Both texts go through the same normaliser unless ``normalize=False``: ``"project"``
+    (:func:`normalize_for_wer`, for pocketsphinx) or ``"whisper"`` (:func:`whisper_normalize`).
+    Characters are counted on the words joined by single spaces. Raises ``ValueError`` for an empty
+    reference.
     """
     import jiwer
 
-    ref = normalize_for_wer(reference) if normalize else " ".join(reference.split())
-    hyp = normalize_for_wer(hypothesis) if normalize else " ".join(hypothesis.split())
+    if normalizer not in NORMALIZERS:
+        raise ValueError(f"unknown normalizer {normalizer!r}; choose from {NORMALIZERS}")
+    fn = whisper_normalize if normalizer == "whisper" else normalize_for_wer
+    ref = " ".join(fn(reference).split()) if normalize else " ".join(reference.split())
+    hyp = " ".join(fn(hypothesis).split()) if normalize else " ".join(hypothesis.split())
     if not ref:
         raise ValueError(f"reference text is empty after normalisation: {reference!r}")
     w = jiwer.process_words(ref, hyp)
@@ -118,7 +169,9 @@ def error_counts(reference: str, hypothesis: str, normalize: bool = True) -> Err
     )
 
 
-def corpus_error_rates(references: Sequence[str], hypotheses: Sequence[str]) -> dict[str, float]:
+def corpus_error_rates(
+    references: Sequence[str], hypotheses: Sequence[str], normalizer: str = "project"
+) -> dict[str, float]:
     """Corpus-level WER and CER: total errors over total reference words/characters (not a mean of rates)."""
     if len(references) != len(hypotheses):
         raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses")
@@ -126,5 +179,5 @@ def corpus_error_rates(references: Sequence[str], hypotheses: Sequence[str]) -> 
         raise ValueError("no utterances to score")
     total = ErrorCounts(0, 0, 0, 0)
     for r, h in zip(references, hypotheses):
-        total = total + error_counts(r, h)
+        total = total + error_counts(r, h, normalizer=normalizer)
     return {"wer": total.wer, "cer": total.cer, "ref_words": total.ref_words, "ref_chars": total.ref_chars}

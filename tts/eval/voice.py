@@ -21,7 +21,7 @@ from tts.eval.score import (
 )
 
 CACHE_NAME = ".tts-eval-cache.json"
-CACHE_VERSION = 1
+CACHE_VERSION = 2  #: 2: rows carry the recogniser, DistillMOS and SIM
 
 
 def _file_key(p: Path) -> str:
@@ -36,7 +36,9 @@ def score_with_cache(utts: Sequence[Utterance], opts: ScoreOptions, cache_dir: P
     An entry is reused only for the same file (size, mtime), text and judge options.
     """
     path = cache_dir / CACHE_NAME
-    opt_key = json.dumps({k: v for k, v in asdict(opts).items() if k in ("asr", "dnsmos", "distance")})
+    opt_key = json.dumps(
+        {k: v for k, v in asdict(opts).items() if k in ("asr", "dnsmos", "distillmos", "sim", "distance")}
+    )
     cache: dict[str, Any] = {}
     if path.is_file():
         try:
