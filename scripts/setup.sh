@@ -53,5 +53,9 @@ echo ">> installing latent-tts$extras (torch $torch_version kept)"
 constraint=$(mktemp)
 echo "torch==$torch_version" > "$constraint"
 "${pip[@]}" install -e ".$extras" -c "$constraint"
+if [[ $extras == "[dev]" ]]; then
+  echo ">> installing the DistillMOS and Resemblyzer judges (--no-deps: no torchaudio)"
+  "${pip[@]}" install --no-deps --require-hashes -r scripts/judges-no-deps.txt
+fi
 rm -f "$constraint"
 echo ">> ready: $VENV/bin/tts-synth --help"
