@@ -28,7 +28,7 @@ TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
 if [[ $system_packages == 1 ]]; then
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
     missing=()
-    for p in flite espeak-ng sox; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    for p in flite espeak-ng sox qemu-user; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
     if (( ${#missing[@]} )); then
       echo ">> apt-get install ${missing[*]}"
       apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -18,7 +18,7 @@ Writes four graphs and a manifest into ``VOICE/onnx/``::
 An iSTFT vocoder's ConvNeXt blocks are stored with int8 weights by default (``vocoder_weights``,
 :func:`quantize_vocoder`): dynamic quantisation (Jacob et al. 2018: per-output-channel symmetric
 int8 weights, each activation tensor quantised to uint8 on the fly), run by onnxruntime's integer
-matrix kernels (VNNI). On the 2-core machine that halves the vocoder network's time (26 -> 13 ms
+matrix kernels, exactly on every x86-64 CPU, VNNI or not (sessions from :mod:`tts.onnx_options`). On the 2-core machine that halves the vocoder network's time (26 -> 13 ms
 for a 3-s sentence) for no measurable loss: paired DNSMOS OVRL of the shipped voice -0.002
 (standard error 0.007) over 60 held-out sentences end to end, -0.008 (0.008) in copy-synthesis of
 60 recordings (docs/benchmarks.md). The head stays fp32 (quantising it is slower and the phase
@@ -44,6 +44,7 @@ from torch import nn
 
 from tts.checkpoint import CheckpointError
 from tts.config import to_dict
+from tts.onnx_options import cpu_session
 from tts.voice import ACOUSTIC_FILE, VAE_FILE, VOCODER_FILE, VOCODER_WEIGHTS, file_sha256, load_voice
 
 ONNX_DIR = "onnx"  #: sub-folder of a voice folder that holds its ONNX export
@@ -111,9 +112,7 @@ def _export(
 
 
 def _max_difference(module: nn.Module, path: Path, inputs: dict[str, torch.Tensor]) -> float:
-    import onnxruntime as ort
-
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    sess = cpu_session(str(path))
     with torch.no_grad():
         ref = module(*inputs.values())
     ref = ref if isinstance(ref, tuple) else (ref,)
@@ -249,12 +248,10 @@ def export_voice_onnx(
         axes = {"mel": {0: "B", 2: "T"}, "log_mag": {0: "B", 2: "T"}, "phase": {0: "B", 2: "T"}}
         mel = torch.randn(1, voice.audio.n_mels, 40) - 5.0
         _export(spec, (mel,), out_dir / "vocoder.onnx", ["mel"], ["log_mag", "phase"], axes, opset)
-        import onnxruntime as ort
-
         mel_check = torch.randn(2, voice.audio.n_mels, 57) - 5.0
 
         def onnx_wav() -> np.ndarray:
-            sess = ort.InferenceSession(str(out_dir / "vocoder.onnx"), providers=["CPUExecutionProvider"])
+            sess = cpu_session(str(out_dir / "vocoder.onnx"))  # exact int8 on every x86 CPU
             log_mag, phase = sess.run(None, {"mel": mel_check.numpy()})
             spec_np = np.exp(log_mag) * (np.cos(phase) + 1j * np.sin(phase))
             return istft(spec_np.astype(np.complex64), voice.audio.n_fft, voice.audio.hop_length)

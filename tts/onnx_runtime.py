@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from tts.files import CheckpointError
+from tts.onnx_options import session_options
 from tts.spectral import refinement_context
 from tts.speech import SynthesizerBase
 from tts.text import Tokenizer
@@ -146,15 +147,12 @@ def load_onnx_voice(
                 f"re-export with: python -m tts.voice export-onnx --voice {folder}"
             )
 
+    # threads that spin while waiting take the cores others need (the reason tts-synth sets
+    # OMP_WAIT_POLICY=PASSIVE for torch); measured on the 2-core machine: a sentence 2x faster
+    # without spinning when anything else runs, PyTorch in the same process included.
+    # session_options also makes the int8 vocoder exact on CPUs without VNNI (tts.onnx_options).
     def options(intra_op: int) -> Any:
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = intra_op  # 0: onnxruntime's choice
-        opts.inter_op_num_threads = 1
-        # threads that spin while waiting take the cores others need (the reason tts-synth sets
-        # OMP_WAIT_POLICY=PASSIVE for torch); measured on the 2-core machine: a sentence 2x faster
-        # without spinning when anything else runs, PyTorch in the same process included
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
-        return opts
+        return session_options(intra_op, spin)  # intra_op 0: onnxruntime's choice
 
     # The U-Net's small convolutions hardly use a second thread (a sentence's guided step, batch 2:
     # 12.9 ms on 1 thread, 10.4-12.7 ms on 2), while two batch-1 halves on one thread each take

@@ -23,6 +23,7 @@ import torch
 
 from tts.audio import AudioConfig
 from tts.config import from_dict, to_dict
+from tts.onnx_options import cpu_session
 from tts.vocoder.generators import Vocoder
 
 METADATA_KEY = "vocoder_config"
@@ -71,7 +72,7 @@ class OnnxVocoder(Vocoder):
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
         super().__init__()
         try:
-            import onnxruntime as ort
+            import onnxruntime  # noqa: F401
         except ImportError as e:
             raise ImportError(
                 "running an ONNX vocoder needs onnxruntime: pip install 'latent-tts[onnx]'"
@@ -81,10 +82,8 @@ class OnnxVocoder(Vocoder):
 
         if not Path(path).is_file():
             raise CheckpointError(f"ONNX vocoder not found: {path}")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or torch.get_num_threads()
         try:
-            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+            self.session = cpu_session(str(path), threads or torch.get_num_threads(), spin=True)
         except Exception as e:  # onnxruntime raises its own exception types for bad files
             raise CheckpointError(f"{path} is not a loadable ONNX model: {e}") from e
         meta = self.session.get_modelmeta().custom_metadata_map
