@@ -3,8 +3,8 @@
 #   bash scripts/setup.sh            core install: enough to synthesise speech
 #   bash scripts/setup.sh --dev      + training, evaluation, ONNX and test tools
 #   bash scripts/setup.sh --dev --system-packages
-#                                    + Debian packages the tests use when present (flite, espeak-ng, sox);
-#                                      needs root and apt-get
+#                                    + Debian packages the tests use when present (flite, espeak-ng, sox,
+#                                      chromium for the tts-serve web page test); needs root and apt-get
 # Environment: PYTHON (default python3), VENV (default .venv), TORCH_SPEC (default torch==2.13.0).
 # torch is installed first and pinned so pip never swaps in a multi-GB CUDA build on a CPU machine;
 # set TORCH_INDEX_URL (e.g. the PyTorch CPU wheel index) on machines that do not carry the CPU wheel locally.
@@ -28,13 +28,13 @@ TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
 if [[ $system_packages == 1 ]]; then
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
     missing=()
-    for p in flite espeak-ng sox qemu-user; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    for p in flite espeak-ng sox qemu-user chromium; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
     if (( ${#missing[@]} )); then
       echo ">> apt-get install ${missing[*]}"
       apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     fi
   else
-    echo ">> not root or no apt-get: skipping system packages (tests that need flite/espeak-ng will skip)"
+    echo ">> not root or no apt-get: skipping system packages (tests that need flite/espeak-ng/chromium will skip)"
   fi
 fi
 
