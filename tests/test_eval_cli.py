@@ -13,6 +13,7 @@ pytest.importorskip("pocketsphinx")
 
 from tts.audio import load_audio, save_audio  # noqa: E402
 from tts.cli import eval as cli  # noqa: E402
+from tts.eval.judges import missing  # noqa: E402
 
 TEXTS = {
     "t_00001": "The quick brown fox jumps over the lazy dog today.",
@@ -51,6 +52,8 @@ def test_dir_scores_a_folder_against_itself(teacher, tmp_path, capsys):
     assert res["summary"]["n"] == 2 and 0.0 <= res["summary"]["wer"] <= 0.4
     assert res["summary"]["mcd_db"] == pytest.approx(0.0, abs=1e-6)
     assert res["summary"]["stoi"] > 0.99
+    if missing("sim") is None:
+        assert res["summary"]["sim"] == pytest.approx(1.0, abs=1e-4)  # a folder against itself
     assert [r["id"] for r in res["rows"]] == list(TEXTS)
     md = out_md.read_text()
     assert "| WER % |" in md and "quick brown fox" in md

@@ -30,7 +30,11 @@ class SpeakerEncoder:
 
     def __init__(self) -> None:
         require("sim")
-        from resemblyzer import VoiceEncoder
+        import warnings
+
+        with warnings.catch_warnings():  # Resemblyzer 0.1.4 imports a deprecated scipy.ndimage path
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from resemblyzer import VoiceEncoder
 
         self._enc = VoiceEncoder("cpu", verbose=False)
 

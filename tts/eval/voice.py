@@ -141,4 +141,11 @@ def copy_synthesis(
 
 def compare(ours: dict[str, Any], teacher: dict[str, Any]) -> dict[str, Any]:
     """Differences ours − teacher for the metrics both have (WER: lower is better; DNSMOS: higher)."""
-    return {k: ours[k] - teacher[k] for k in ours if k in teacher and k not in ("n",)}
+    return {
+        k: ours[k] - teacher[k]
+        for k in ours
+        if k in teacher
+        and k != "n"
+        and isinstance(ours[k], (int, float))
+        and isinstance(teacher[k], (int, float))
+    }
