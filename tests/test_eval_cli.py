@@ -53,7 +53,7 @@ def test_dir_scores_a_folder_against_itself(teacher, tmp_path, capsys):
     assert res["summary"]["mcd_db"] == pytest.approx(0.0, abs=1e-6)
     assert res["summary"]["stoi"] > 0.99
     if missing("sim") is None:
-        assert res["summary"]["sim"] == pytest.approx(1.0, abs=1e-4)  # a folder against itself
+        assert res["summary"]["sim"] > 0.95  # against the mean of its own recordings
     assert [r["id"] for r in res["rows"]] == list(TEXTS)
     md = out_md.read_text()
     assert "| WER % |" in md and "quick brown fox" in md
