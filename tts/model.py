@@ -179,6 +179,7 @@ class AcousticModel(nn.Module):
         durations: torch.Tensor | None = None,
         rounding: str | None = None,
         runner: Callable[..., torch.Tensor] | None = None,
+        speaker_embedding: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         """Latents for token sequences.
 
@@ -188,7 +189,8 @@ class AcousticModel(nn.Module):
         speech; ``guidance`` is the classifier-free guidance weight (0 = off); ``generator`` seeds
         the starting noise; ``durations`` (B, N) replaces the predicted ones (e.g. ground truth);
         ``rounding`` ("ceil" | "round") turns predicted durations into frames (default: the config's);
-        ``runner`` evaluates the denoiser (``tts.diffusion.objective.FlowMatching.velocity``).
+        ``runner`` evaluates the denoiser (``tts.diffusion.objective.FlowMatching.velocity``);
+        ``speaker_embedding`` (B, S) replaces the embedding of ``speakers`` (e.g. a blend of speakers).
         """
         self._check_tokens(tokens, token_lengths)
         steps = self.cfg.steps if steps is None else steps
@@ -197,7 +199,7 @@ class AcousticModel(nn.Module):
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {temperature}")
         b = tokens.shape[0]
-        g = self._speaker(speakers, b, tokens.device)
+        g = self._speaker(speakers, b, tokens.device) if speaker_embedding is None else speaker_embedding
         h, mu, x_mask = self.encoder(tokens, token_lengths, g)
         if durations is None:
             logw = self.duration(h, x_mask, g)

@@ -40,6 +40,7 @@ from tts.onnx_options import session_options
 from tts.spectral import refinement_context
 from tts.speech import SynthesizerBase
 from tts.text import Tokenizer
+from tts.text.pronunciations import Lexicon
 from tts.voice import (
     ACOUSTIC_FILE,
     VAE_FILE,
@@ -242,12 +243,21 @@ class OnnxSynthesizer(SynthesizerBase):
         max_chars: int | None = 20_000,
         chunk_frames: int = 64,
         context_frames: int | None = None,
+        lexicon: str | Path | Lexicon | None = None,
     ) -> None:
         if context_frames is None:  # the vocoder's receptive field, widened by the phase refinement
             a = voice.audio
             context_frames = int(voice.manifest.get("vocoder_context_frames", 32))
             context_frames += refinement_context(voice.config.phase_iterations, a.n_fft, a.hop_length)
-        super().__init__(voice, max_chars=max_chars, chunk_frames=chunk_frames, context_frames=context_frames)
+        super().__init__(
+            voice,
+            max_chars=max_chars,
+            chunk_frames=chunk_frames,
+            context_frames=context_frames,
+            lexicon=lexicon,
+        )
+        self._speaker_table: np.ndarray | None = None  # (K, S), read from the encoder on first use
+        self._blend_encoder: Any = None  # the encoder graph taking an embedding g (speaker blends)
 
     @classmethod
     def from_pretrained(
@@ -260,7 +270,7 @@ class OnnxSynthesizer(SynthesizerBase):
         """Load ``VOICE/onnx`` (default voice: the shipped one); ``threads``: onnxruntime's
         intra-op threads per graph (default: its choice); ``phase_iterations``: phase refinement
         steps (default: ``voice.json``'s). Other keyword arguments go to the constructor
-        (``max_chars``)."""
+        (``max_chars``, ``lexicon``)."""
         if threads is not None and int(threads) < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
         return cls(load_onnx_voice(path, threads, phase_iterations=phase_iterations), **kwargs)
@@ -297,9 +307,14 @@ class OnnxSynthesizer(SynthesizerBase):
         tokens = np.zeros((b, int(lengths.max())), np.int64)
         for i, ids in enumerate(token_ids):
             tokens[i, : len(ids)] = ids
-        speakers = np.full((b,), opts.speaker, np.int64)
-        mu, x_mask, logw, *rest = self._run("encoder", tokens=tokens, lengths=lengths, speakers=speakers)
-        g = rest[0] if rest else None
+        mix = getattr(opts, "speaker_mix", ())
+        if mix:
+            g = np.repeat(self._blend(mix)[None], b, axis=0)
+            mu, x_mask, logw = self._encode_embedding(tokens, lengths, g)[:3]
+        else:
+            speakers = np.full((b,), opts.speaker, np.int64)
+            mu, x_mask, logw, *rest = self._run("encoder", tokens=tokens, lengths=lengths, speakers=speakers)
+            g = rest[0] if rest else None
         durations = durations_from_log(logw[:, 0], x_mask[:, 0], opts.length_scale, opts.duration_rounding)
         if int(durations.sum(axis=1).min()) < 1:
             raise ValueError("every utterance needs at least one latent frame (all durations are 0)")
@@ -345,6 +360,73 @@ class OnnxSynthesizer(SynthesizerBase):
             (wav,) = self._run("vocoder", mel=mel)
         hop = a.hop_length
         return [np.ascontiguousarray(wav[i, : n * hop], dtype=np.float32) for i, n in enumerate(mel_lengths)]
+
+    # ------------------------------------------------------------------ speaker blends
+    def _blend(self, mix: Sequence[tuple[int, float]]) -> np.ndarray:
+        """The weighted mean of the speakers' embeddings ``(S,)``. The table is read once from the
+        encoder graph, which returns each speaker's embedding ``g``."""
+        if self._speaker_table is None:
+            n = len(self.voice.speakers)
+            if "speakers" not in self.voice.input_names["encoder"] or n < 2:
+                raise ValueError("a single-speaker voice cannot blend speakers")
+            out = self._run(
+                "encoder",
+                tokens=np.ones((n, 1), np.int64),
+                lengths=np.ones(n, np.int64),
+                speakers=np.arange(n, dtype=np.int64),
+            )
+            self._speaker_table = np.asarray(out[3], np.float32)
+        return sum(np.float32(w) * self._speaker_table[i] for i, w in mix).astype(np.float32)
+
+    def _encode_embedding(self, tokens: np.ndarray, lengths: np.ndarray, g: np.ndarray) -> list[np.ndarray]:
+        """The encoder on a speaker embedding ``g: (B, S)`` instead of speaker ids.
+
+        A graph with a ``g`` input is fed directly. The graphs ``tts.onnx_export`` writes take ids
+        (a ``Gather`` from the embedding table makes ``g``): for those the graph is rewritten once,
+        in memory, to take ``g`` as an input instead (needs the ``onnx`` package), so a blend
+        runs the very network of the PyTorch backend — the same audio at temperature 0.
+        """
+        if "g" in self.voice.input_names["encoder"]:
+            return self._run("encoder", tokens=tokens, lengths=lengths, g=g)
+        if self._blend_encoder is None:
+            self._blend_encoder = self._encoder_taking_embedding()
+        return self._blend_encoder.run(None, {"tokens": tokens, "lengths": lengths, "g": g})
+
+    def _encoder_taking_embedding(self) -> Any:
+        try:
+            import onnx
+        except ImportError:
+            raise ValueError(
+                "speaker blending with this ONNX export needs the onnx package (pip install onnx)"
+            ) from None
+        import onnxruntime as ort
+
+        path = self.voice.folder / ONNX_DIR / "encoder.onnx"
+        model = onnx.load(str(path))
+        graph = model.graph
+        gather = [n for n in graph.node if list(n.output) == ["g"] and "speakers" in n.input]
+        if len(gather) != 1:
+            raise ValueError(f"{path}: cannot find the speaker embedding lookup to blend speakers")
+        graph.node.remove(gather[0])
+        for init in [t for t in graph.initializer if t.name == gather[0].input[0]]:
+            graph.initializer.remove(init)  # the embedding table: only the lookup used it
+        for o in [o for o in graph.output if o.name == "g"]:
+            graph.output.remove(o)
+        for i in [i for i in graph.input if i.name == "speakers"]:
+            graph.input.remove(i)
+        width = int(self._speaker_table.shape[1])  # type: ignore[union-attr]
+        graph.input.append(onnx.helper.make_tensor_value_info("g", onnx.TensorProto.FLOAT, ["B", width]))
+        options = self.voice.sessions["encoder"].get_session_options()
+        return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+    def _insert_silence(self, mel: np.ndarray, at: Sequence[tuple[int, int]]) -> np.ndarray:
+        """``mel: (1, M, T)`` with ``n`` floor frames before frame ``f`` for each ``(f, n)``."""
+        floor = np.float32(math.log(self.voice.audio.log_clamp))
+        parts, prev = [], 0
+        for f, n in at:
+            parts += [mel[..., prev:f], np.full((*mel.shape[:-1], n), floor, np.float32)]
+            prev = f
+        return np.concatenate([*parts, mel[..., prev:]], axis=-1)
 
     def _vocoder_restarts_phase(self) -> bool:
         """An exported wav graph that integrates its phase (older exports) cannot be windowed."""

@@ -15,23 +15,114 @@ A voice object passed to the base provides ``config`` (:class:`tts.voice.VoiceCo
 ``tokenizer``, ``add_blank``, ``speakers``, ``audio`` (``sample_rate``, ``hop_length``) and
 ``options(...)`` (:class:`tts.voice.VoiceOptionsMixin`).
 
+Text control (docs/text-control.md), shared by both backends here: SSML input (:mod:`tts.text.ssml`),
+a pronunciation lexicon (:mod:`tts.text.pronunciations`), word timestamps (:attr:`Audio.words`,
+read from the predicted durations and mapped back to the input by :mod:`tts.text.frontend`) and
+speaker blends (``speaker="slt:0.7,clb:0.3"``, :func:`parse_speaker`; the backends mix the
+speaker embeddings).
+
 Letters used for shapes: B batch, N tokens, M mel bins, T mel frames, L samples.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tts.voice import SynthesisOptions
 
+if TYPE_CHECKING:
+    from tts.text.frontend import Utterance
+    from tts.text.pronunciations import Lexicon
+
 PAUSE = "<pause>"  #: token label of the silence between sentences in ``Audio.tokens``
+BREAK = "<break>"  #: token label of an SSML ``<break>`` inside a sentence
+
+
+@dataclass(frozen=True)
+class Word:
+    """A word of the input text and when it is spoken: ``start``/``end`` in seconds from the start
+    of the :class:`Audio` that carries it, ``[char_start, char_end)`` its characters in the text
+    (or SSML) the caller passed, ``text`` those characters ("$42.50" is one word)."""
+
+    text: str
+    start: float
+    end: float
+    char_start: int
+    char_end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--timestamps`` JSON object: ``word``, ``start``, ``end``, ``char_start``, ``char_end``."""
+        return {
+            "word": self.text,
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "char_start": self.char_start,
+            "char_end": self.char_end,
+        }
+
+    def shifted(self, seconds: float) -> Word:
+        return replace(self, start=self.start + seconds, end=self.end + seconds)
+
+
+@dataclass(frozen=True)
+class SpeechOptions(SynthesisOptions):
+    """:class:`tts.voice.SynthesisOptions` plus a speaker blend: ``((speaker id, weight), ...)``,
+    weights summing to 1 (empty: ``speaker`` alone)."""
+
+    speaker_mix: tuple[tuple[int, float], ...] = ()
+
+
+def parse_speaker(spec: Any, names: Sequence[str]) -> tuple[str | int | None, tuple[tuple[int, float], ...]]:
+    """A speaker argument -> ``(speaker, mix)``: a plain name/index/None passes through with no mix;
+    a blend — ``"slt:0.7,clb:0.3"``, ``{"slt": 0.7, "clb": 0.3}`` or ``[("slt", 0.7), ...]`` —
+    gives its dominant speaker and the weights normalised to sum 1. Raises ``ValueError`` for
+    unknown names and weights that are not positive finite numbers."""
+    if isinstance(spec, str) and ":" in spec:
+        pairs: list[tuple[Any, Any]] = []
+        for part in spec.split(","):
+            name, sep, weight = part.strip().rpartition(":")
+            if not sep or not name.strip():
+                raise ValueError(f"speaker blend must look like 'name:weight,name:weight', got {spec!r}")
+            pairs.append((name.strip(), weight.strip()))
+    elif isinstance(spec, dict):
+        pairs = list(spec.items())
+    elif isinstance(spec, (list, tuple)):
+        pairs = [tuple(p) for p in spec]  # type: ignore[misc]
+    else:
+        return spec, ()
+    valid = ", ".join(names) if names else "(single-speaker voice)"
+    mix: dict[int, float] = {}
+    for name, weight in pairs:
+        if isinstance(name, str) and name.isdigit():
+            name = int(name)
+        if isinstance(name, str) and name in names:
+            sid = list(names).index(name)
+        elif isinstance(name, int) and not isinstance(name, bool) and 0 <= name < len(names):
+            sid = name
+        else:
+            raise ValueError(f"unknown speaker {name!r} in blend {spec!r}; this voice has: {valid}")
+        try:
+            w = float(weight)
+        except (TypeError, ValueError):
+            raise ValueError(f"speaker weight for {name!r} must be a number, got {weight!r}") from None
+        if not (w > 0 and math.isfinite(w)):
+            raise ValueError(f"speaker weights must be positive, got {weight!r} for {name!r}")
+        mix[sid] = mix.get(sid, 0.0) + w
+    if not mix:
+        raise ValueError("empty speaker blend")
+    total = sum(mix.values())
+    blend = tuple(sorted(((i, w / total) for i, w in mix.items()), key=lambda x: -x[1]))
+    if len(blend) == 1:
+        return blend[0][0], ()
+    return blend[0][0], blend
 
 
 @dataclass
@@ -49,6 +140,8 @@ class Audio:
     phonemes: str = ""
     tokens: list[str] = field(default_factory=list)
     durations: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  #: (N,) seconds
+    #: the input's words with their times in this audio (a stream chunk: the words that start in it)
+    words: list[Word] = field(default_factory=list)
 
     @property
     def duration(self) -> float:
@@ -70,6 +163,10 @@ class Audio:
         """Join chunks (e.g. from :meth:`Synthesizer.stream`) into one ``Audio``."""
         if not parts:
             raise ValueError("nothing to concatenate")
+        words, offset = [], 0
+        for p in parts:
+            words.extend(w.shifted(offset / p.sample_rate) for w in p.words)
+            offset += len(p.samples)
         return cls(
             samples=np.concatenate([p.samples for p in parts]).astype(np.float32),
             sample_rate=parts[0].sample_rate,
@@ -77,6 +174,7 @@ class Audio:
             phonemes=" ".join(p.phonemes for p in parts if p.phonemes),
             tokens=[t for p in parts for t in p.tokens],
             durations=np.concatenate([p.durations for p in parts]).astype(np.float32),
+            words=words,
         )
 
 
@@ -88,6 +186,8 @@ class PreparedText:
     sentences: tuple[str, ...]
     phonemes: tuple[str, ...]
     token_ids: tuple[tuple[int, ...], ...]
+    #: the front end's view of each sentence (words, speaker, rate, pauses, breaks); () when built by hand
+    utterances: tuple[Utterance, ...] = ()
 
 
 class SynthesizerBase:
@@ -100,11 +200,19 @@ class SynthesizerBase:
     backend: str = ""  #: "torch" or "onnx": what runs the models
 
     def __init__(
-        self, voice: Any, *, max_chars: int | None = 20_000, chunk_frames: int = 64, context_frames: int = 32
+        self,
+        voice: Any,
+        *,
+        max_chars: int | None = 20_000,
+        chunk_frames: int = 64,
+        context_frames: int = 32,
+        lexicon: str | Path | Lexicon | None = None,
     ) -> None:
         if chunk_frames < 1 or context_frames < 1:
             raise ValueError("chunk_frames and context_frames must be >= 1")
         self.voice = voice
+        #: pronunciations applied after normalisation: the voice's ``lexicon.tsv``, then ``lexicon``
+        self.lexicon = load_lexicons(getattr(voice, "folder", None), lexicon)
         self.max_chars = max_chars  #: longest accepted text (characters); None = no limit
         self.chunk_frames = chunk_frames  #: mel frames of the first streaming window (later ones grow)
         #: extra frames on each side of a window (then cropped); the backends default it to the
@@ -127,16 +235,17 @@ class SynthesizerBase:
     def language(self) -> str:
         return self.voice.config.language
 
-    def phonemize(self, text: str) -> str:
-        """The IPA the model will read for ``text`` (normalised, with stress and punctuation)."""
-        from tts.text import phonemize
+    def phonemize(self, text: str, ssml: bool | None = None) -> str:
+        """The IPA the model will read for ``text`` (normalised, lexicon applied, with stress and
+        punctuation; sentences joined by spaces). ``ssml``: as in :meth:`prepare`."""
+        return " ".join(self.prepare(text, ssml=ssml).phonemes)
 
-        return phonemize(text, language=self.language)
-
-    def prepare(self, text: str | PreparedText) -> PreparedText:
+    def prepare(self, text: str | PreparedText, ssml: bool | None = None) -> PreparedText:
         """Validate ``text``, split it into sentences, phonemise (one espeak call) and tokenise.
 
-        Raises ``ValueError`` for empty or too long text and text with nothing to pronounce.
+        ``ssml``: read ``text`` as SSML (:mod:`tts.text.ssml`); ``None`` (default) does so when it
+        starts with ``<speak``. Raises ``ValueError`` for empty or too long text, text with nothing
+        to pronounce, malformed SSML (naming line and column) and unknown SSML voices.
         """
         if isinstance(text, PreparedText):
             return text
@@ -149,34 +258,21 @@ class SynthesizerBase:
                 f"text is too long ({len(text)} characters, limit {self.max_chars}); "
                 "split it, or raise Synthesizer.max_chars"
             )
-        from tts.text import split_sentences
+        from tts.text.frontend import analyse
 
-        sentences = [s for s in split_sentences(text) if s.strip()]
+        utterances = analyse(runs_of(text, ssml), self.language, self.lexicon, input_text=text)
         kept = []
-        for sent, ph in zip(sentences, self._phonemize_sentences(sentences)):
-            ids = self.voice.tokenizer.encode(ph, add_blank=self.voice.add_blank) if ph else []
-            if ids and any(ch.isalpha() for ch in ph):
-                kept.append((sent, ph, tuple(ids)))
+        for utt in utterances:
+            ids = self.voice.tokenizer.encode(utt.phonemes, add_blank=self.voice.add_blank)
+            if ids and any(ch.isalpha() for ch in utt.phonemes):
+                if utt.speaker is not None:
+                    parse_speaker(utt.speaker, self.speakers)  # unknown SSML voices fail here
+                    if ":" not in utt.speaker:
+                        self.voice.speaker_id(_speaker_arg(utt.speaker))
+                kept.append((utt.text, utt.phonemes, tuple(ids), utt))
         if not kept:
             raise ValueError(f"nothing pronounceable in text {_clip(text)!r}")
         return PreparedText(text, *(tuple(col) for col in zip(*kept)))
-
-    def _phonemize_sentences(self, sentences: list[str]) -> list[str]:
-        """One espeak call for all sentences; "" for a sentence with nothing to say (e.g. "...")."""
-        from tts.text import phonemize, phonemize_batch
-
-        try:
-            return phonemize_batch(sentences, language=self.language) if sentences else []
-        except ValueError:  # one bad sentence fails the batch: redo one by one, dropping silent ones
-            out = []
-            for sent in sentences:
-                try:
-                    out.append(phonemize(sent, language=self.language))
-                except ValueError as e:
-                    if "nothing pronounceable" not in str(e):
-                        raise
-                    out.append("")
-            return out
 
     # ------------------------------------------------------------------ public synthesis
     def synthesize(
@@ -189,15 +285,18 @@ class SynthesizerBase:
         seed: int | None = None,
         sampler: str | None = None,
         guidance: float | None = None,
+        *,
+        ssml: bool | None = None,
     ) -> Audio:
         """Speak ``text`` (any length: split into sentences joined by a short pause).
 
         ``length_scale`` > 1 is slower speech; ``seed`` makes the output reproducible;
         ``steps``/``temperature``/``sampler``/``guidance`` default to the voice's ``voice.json``.
-        Returns :class:`Audio` with ``samples: (L,)``.
+        ``speaker``: a name, an index or a blend (``"slt:0.7,clb:0.3"``, :func:`parse_speaker`);
+        ``ssml``: see :meth:`prepare`. Returns :class:`Audio` with ``samples: (L,)`` and ``words``.
         """
-        prep = self.prepare(text)
-        opts = self.voice.options(speaker, steps, temperature, length_scale, sampler, guidance)
+        prep = self.prepare(text, ssml=ssml)
+        opts = self._options(speaker, steps, temperature, length_scale, sampler, guidance)
         return Audio.concatenate(list(self._stream(prep, opts, self._generator(seed), chunked=False)))
 
     def stream(
@@ -210,14 +309,16 @@ class SynthesizerBase:
         seed: int | None = None,
         sampler: str | None = None,
         guidance: float | None = None,
+        *,
+        ssml: bool | None = None,
     ) -> Iterator[Audio]:
         """Like :meth:`synthesize`, but yields ``Audio`` chunks as soon as each is vocoded.
 
         The concatenated chunks equal :meth:`synthesize`'s samples up to the small differences of
         vocoding in overlapping windows. Input errors are raised here, not at the first ``next()``.
         """
-        prep = self.prepare(text)
-        opts = self.voice.options(speaker, steps, temperature, length_scale, sampler, guidance)
+        prep = self.prepare(text, ssml=ssml)
+        opts = self._options(speaker, steps, temperature, length_scale, sampler, guidance)
         return self._stream(prep, opts, self._generator(seed), chunked=True)
 
     def synthesize_batch(
@@ -231,6 +332,8 @@ class SynthesizerBase:
         sampler: str | None = None,
         guidance: float | None = None,
         batch_size: int = 16,
+        *,
+        ssml: bool | None = None,
     ) -> list[Audio]:
         """Speak many texts with padded, batched inference (``batch_size`` sentences at a time).
 
@@ -242,31 +345,72 @@ class SynthesizerBase:
         preps = []
         for i, t in enumerate(texts):
             try:
-                preps.append(self.prepare(t))
+                preps.append(self.prepare(t, ssml=ssml))
             except ValueError as e:
                 raise ValueError(f"texts[{i}]: {e}") from e
-        opts = self.voice.options(speaker, steps, temperature, length_scale, sampler, guidance)
+        opts = self._options(speaker, steps, temperature, length_scale, sampler, guidance)
         gen = self._generator(seed)
         flat = [(i, j) for i, p in enumerate(preps) for j in range(len(p.token_ids))]
-        order = sorted(range(len(flat)), key=lambda k: len(preps[flat[k][0]].token_ids[flat[k][1]]))
+        unit_opts = {key: self._unit_options(opts, preps[key[0]], key[1]) for key in flat}
+        groups: dict[SynthesisOptions, list[tuple[int, int]]] = {}
+        for key in flat:  # one batch holds one speaker and rate
+            groups.setdefault(unit_opts[key], []).append(key)
         done: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
-        for start in range(0, len(order), batch_size):
-            keys = [flat[k] for k in order[start : start + batch_size]]
-            with self._inference():
-                mel, mel_lengths, durations = self._acoustic(
-                    [preps[i].token_ids[j] for i, j in keys], opts, gen
-                )
-                wavs = self._vocode(mel, mel_lengths)
-            for key, wav, dur in zip(keys, wavs, durations):
-                done[key] = (wav, dur)
-        return [
-            Audio.concatenate(
-                self._with_pauses(
-                    [self._sentence_audio(p, j, *done[(i, j)]) for j in range(len(p.token_ids))]
-                )
-            )
-            for i, p in enumerate(preps)
-        ]
+        for group_opts, keys_all in groups.items():
+            keys_all.sort(key=lambda k: len(preps[k[0]].token_ids[k[1]]))
+            for start in range(0, len(keys_all), batch_size):
+                keys = keys_all[start : start + batch_size]
+                with self._inference():
+                    mel, mel_lengths, durations = self._acoustic(
+                        [preps[i].token_ids[j] for i, j in keys], group_opts, gen
+                    )
+                    if any(_breaks(preps[i], j) for i, j in keys):  # silences go into each mel
+                        wavs = []
+                        for b, ((i, j), n, d) in enumerate(zip(keys, mel_lengths, durations)):
+                            one = self._mel_with_breaks(mel[b : b + 1, :, :n], preps[i], j, d)
+                            wavs.append(self._vocode(one, [int(one.shape[-1])])[0])
+                    else:
+                        wavs = self._vocode(mel, mel_lengths)
+                for key, wav, dur in zip(keys, wavs, durations):
+                    done[key] = (wav, dur)
+        out = []
+        for i, p in enumerate(preps):
+            parts = []
+            for j in range(len(p.token_ids)):
+                pause = self._pause_before(p, j)
+                if pause > 0:
+                    parts.append(self._silence(pause))
+                parts.append(self._sentence_audio(p, j, *done[(i, j)]))
+            if _pause_after(p) > 0:
+                parts.append(self._silence(_pause_after(p)))
+            out.append(Audio.concatenate(parts))
+        return out
+
+    def _options(
+        self,
+        speaker: Any,
+        steps: int | None,
+        temperature: float | None,
+        length_scale: float,
+        sampler: str | None,
+        guidance: float | None,
+    ) -> SpeechOptions:
+        """Per-call settings (``voice.options``) with a speaker blend resolved."""
+        speaker, mix = parse_speaker(speaker, self.speakers)
+        base = self.voice.options(speaker, steps, temperature, length_scale, sampler, guidance)
+        return SpeechOptions(**{f.name: getattr(base, f.name) for f in fields(base)}, speaker_mix=mix)
+
+    def _unit_options(self, opts: SynthesisOptions, prep: PreparedText, j: int) -> SynthesisOptions:
+        """The call's options with sentence ``j``'s SSML voice and rate."""
+        if not prep.utterances:
+            return opts
+        utt = prep.utterances[j]
+        if utt.speaker is not None:
+            speaker, mix = parse_speaker(_speaker_arg(utt.speaker), self.speakers)
+            opts = replace(opts, speaker=self.voice.speaker_id(speaker), speaker_mix=mix)
+        if utt.rate != 1.0:
+            opts = replace(opts, length_scale=opts.length_scale / utt.rate)
+        return opts
 
     # ------------------------------------------------------------------ backend hooks
     def _inference(self) -> AbstractContextManager[None]:
@@ -285,6 +429,11 @@ class SynthesizerBase:
 
     def _vocoder_restarts_phase(self) -> bool:
         """True when the vocoder integrates its phase and cannot carry it across windows."""
+        raise NotImplementedError
+
+    def _insert_silence(self, mel: Any, at: Sequence[tuple[int, int]]) -> Any:
+        """``mel: (1, M, T)`` with ``n`` silent frames (the log floor) inserted before frame ``f``
+        for each ``(f, n)`` of ``at`` (ascending) -> ``(1, M, T + Σn)``."""
         raise NotImplementedError
 
     def _vocode_window(self, window: Any, s: int, e: int, anchor: Any) -> tuple[np.ndarray, Any]:
@@ -346,29 +495,86 @@ class SynthesizerBase:
             yield seg
             s, size = e, min(2 * size, 8 * self.chunk_frames)
 
+    def _alignment(
+        self, prep: PreparedText, j: int, mel_durations: np.ndarray
+    ) -> tuple[list[str], np.ndarray, list[Word], list[tuple[int, int]]]:
+        """Sentence ``j``'s token labels, durations (mel frames, ``<break>`` silences included), words
+        (times from the sentence's start) and the silences to insert into its mel ``(frame, n)``."""
+        ids = prep.token_ids[j]
+        tokens = [self.voice.tokenizer.symbols[i] for i in ids]
+        frames = np.asarray(mel_durations, np.float32)
+        if not prep.utterances:
+            return tokens, frames, [], []
+        utt = prep.utterances[j]
+        spans = _word_tokens(utt, self.voice.tokenizer, self.voice.add_blank, len(ids))
+        hop, inserts = self.voice.audio.hop_length, []
+        ends = np.concatenate([[0.0], np.cumsum(frames)])
+        for k, seconds in sorted(utt.breaks):  # silence before word k: the blank before its first symbol
+            t = spans[k][0]
+            inserts.append((t, int(round(seconds * self.sample_rate / hop))))
+        shift = np.zeros(len(ids) + 1, np.float32)  # frames inserted before each token boundary
+        for t, n in inserts:
+            shift[t:] += n
+        words = []
+        sec = hop / self.sample_rate
+        for w, (a, b) in zip(utt.words, spans):
+            start = (ends[a] + shift[a]) * sec
+            end = (ends[b] + shift[b - 1 if b > a else a]) * sec
+            words.append(Word(w.text, float(start), float(max(start, end)), w.char_start, w.char_end))
+        for i in range(len(words) - 1):  # neighbours may share a blank: the earlier word ends first
+            if words[i].end > words[i + 1].start:
+                words[i] = replace(words[i], end=max(words[i].start, words[i + 1].start))
+        for t, n in reversed(inserts):
+            tokens.insert(t, BREAK)
+            frames = np.insert(frames, t, np.float32(n))
+        return tokens, frames, words, [(int(ends[t]), n) for t, n in inserts]
+
+    def _mel_with_breaks(self, mel: Any, prep: PreparedText, j: int, mel_durations: np.ndarray) -> Any:
+        """``mel: (1, M, T)`` of sentence ``j`` with its ``<break>`` silences inserted."""
+        inserts = self._alignment(prep, j, mel_durations)[3]
+        return self._insert_silence(mel, inserts) if inserts else mel
+
     def _sentence_audio(
-        self, prep: PreparedText, j: int, wav: np.ndarray, mel_durations: np.ndarray
+        self,
+        prep: PreparedText,
+        j: int,
+        wav: np.ndarray,
+        mel_durations: np.ndarray,
+        words: list[Word] | None = None,
     ) -> Audio:
         sec_per_frame = self.voice.audio.hop_length / self.sample_rate
-        ids = prep.token_ids[j]
+        tokens, frames, all_words, _ = self._alignment(prep, j, mel_durations)
         return Audio(
             samples=wav.astype(np.float32, copy=False),
             sample_rate=self.sample_rate,
             text=prep.sentences[j],
             phonemes=prep.phonemes[j],
-            tokens=[self.voice.tokenizer.symbols[i] for i in ids],
-            durations=(mel_durations * sec_per_frame).astype(np.float32),
+            tokens=tokens,
+            durations=(frames * sec_per_frame).astype(np.float32),
+            words=all_words if words is None else words,
         )
 
-    def _pause(self) -> Audio:
+    def _silence(self, seconds: float, label: str = PAUSE) -> Audio:
+        """``seconds`` of silence, rounded to whole mel frames."""
         hop = self.voice.audio.hop_length
-        n = int(round(self.voice.config.sentence_pause * self.sample_rate / hop)) * hop
+        n = int(round(seconds * self.sample_rate / hop)) * hop
         return Audio(
             np.zeros(n, np.float32),
             self.sample_rate,
-            tokens=[PAUSE],
+            tokens=[label],
             durations=np.array([n / self.sample_rate], np.float32),
         )
+
+    def _pause(self) -> Audio:
+        return self._silence(self.voice.config.sentence_pause)
+
+    def _pause_before(self, prep: PreparedText, j: int) -> float:
+        """Seconds of silence before sentence ``j``: an SSML break's, else the voice's sentence
+        pause (none before the first sentence, nor inside a sentence split by a voice or rate change)."""
+        pause = prep.utterances[j].pause if prep.utterances else None
+        if pause is None:
+            return self.voice.config.sentence_pause if j else 0.0
+        return pause
 
     def _with_pauses(self, parts: list[Audio]) -> list[Audio]:
         out: list[Audio] = []
@@ -380,15 +586,97 @@ class SynthesizerBase:
 
     def _stream(self, prep: PreparedText, opts: SynthesisOptions, gen: Any, chunked: bool) -> Iterator[Audio]:
         for j, ids in enumerate(prep.token_ids):
-            if j and self.voice.config.sentence_pause > 0:
-                yield self._pause()
+            pause = self._pause_before(prep, j)
+            if pause > 0:
+                yield self._silence(pause)
             with self._inference():
-                mel, mel_lengths, durations = self._acoustic([ids], opts, gen)
-            pieces = self._vocode_chunks(mel[..., : mel_lengths[0]], chunked)
+                mel, mel_lengths, durations = self._acoustic([ids], self._unit_options(opts, prep, j), gen)
+                mel = self._mel_with_breaks(mel[..., : mel_lengths[0]], prep, j, durations[0])
+            words = self._alignment(prep, j, durations[0])[2]
+            pieces = self._vocode_chunks(mel, chunked)
+            # each chunk carries the words that start in it, timed from the chunk's start
             first = next(pieces)
-            yield self._sentence_audio(prep, j, first, durations[0])
-            for wav in pieces:
-                yield Audio(wav, self.sample_rate)
+            offset, w = len(first), 0
+            w_end = _words_before(words, w, offset / self.sample_rate)
+            nxt = next(pieces, None)
+            if nxt is None:
+                w_end = len(words)
+            yield self._sentence_audio(prep, j, first, durations[0], words[w:w_end])
+            w = w_end
+            while nxt is not None:
+                wav, nxt = nxt, next(pieces, None)
+                w_end = (
+                    len(words)
+                    if nxt is None
+                    else _words_before(words, w, (offset + len(wav)) / self.sample_rate)
+                )
+                at = offset / self.sample_rate
+                yield Audio(wav, self.sample_rate, words=[x.shifted(-at) for x in words[w:w_end]])
+                offset, w = offset + len(wav), w_end
+        if _pause_after(prep) > 0:
+            yield self._silence(_pause_after(prep))
+
+
+def _words_before(words: list[Word], w: int, t: float) -> int:
+    """Index after the words from ``w`` on that start before ``t`` seconds."""
+    while w < len(words) and words[w].start < t:
+        w += 1
+    return w
+
+
+def _breaks(prep: PreparedText, j: int) -> bool:
+    return bool(prep.utterances and prep.utterances[j].breaks)
+
+
+def _pause_after(prep: PreparedText) -> float:
+    return prep.utterances[-1].pause_after if prep.utterances else 0.0
+
+
+def _word_tokens(utt: Utterance, tokenizer: Any, add_blank: bool, n_tokens: int) -> list[tuple[int, int]]:
+    """Token range ``[a, b)`` of each word of ``utt``: its symbols and, with blanks, the blank on
+    either side (symbols outside the inventory are dropped by the tokenizer, and here too)."""
+    known = np.zeros(len(utt.phonemes) + 1, np.int64)  # symbols kept before each phoneme position
+    for i, ch in enumerate(utt.phonemes):
+        known[i + 1] = known[i] + (1 if tokenizer.unknown(ch) == set() and ch != "_" else 0)
+    out = []
+    for w in utt.words:
+        k0, k1 = int(known[w.phoneme_start]), int(known[w.phoneme_end])
+        a, b = (2 * k0, 2 * k1 + 1) if add_blank else (k0, k1)
+        if k1 == k0:
+            b = a
+        out.append((min(a, n_tokens), min(b, n_tokens)))
+    return out
+
+
+def runs_of(text: str, ssml: bool | None = None) -> list[Any]:
+    """The front end's runs for ``text``: SSML (``ssml`` True, or None and ``text`` starts with
+    ``<speak``) through :func:`tts.text.ssml.parse_ssml`, else one plain run."""
+    from tts.text.alignment import SourceText
+    from tts.text.frontend import Run
+
+    if ssml is None:
+        ssml = text.lstrip().startswith("<speak")
+    if ssml:
+        from tts.text.ssml import parse_ssml
+
+        return parse_ssml(text)
+    return [Run(SourceText.identity(text))]
+
+
+def load_lexicons(folder: str | Path | None, extra: str | Path | Lexicon | None) -> Lexicon:
+    """A voice folder's ``lexicon.tsv`` (if any) with ``extra`` (a path or a Lexicon) over it."""
+    from tts.text.pronunciations import LEXICON_FILE, Lexicon
+
+    lex = Lexicon()
+    if folder is not None and (Path(folder) / LEXICON_FILE).is_file():
+        lex = Lexicon.load(Path(folder) / LEXICON_FILE)
+    if extra is not None:
+        lex = lex.merged(extra if isinstance(extra, Lexicon) else Lexicon.load(extra))
+    return lex
+
+
+def _speaker_arg(s: Any) -> Any:
+    return int(s) if isinstance(s, str) and s.isdigit() else s
 
 
 def _clip(text: str, n: int = 60) -> str:

@@ -40,10 +40,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from tts.speech import PAUSE, Audio, PreparedText, SynthesizerBase
+from tts.speech import BREAK, PAUSE, Audio, PreparedText, SynthesizerBase, Word
+from tts.text.pronunciations import Lexicon
 from tts.voice import LoadedVoice, SynthesisOptions, load_voice
 
-__all__ = ["DEFAULT_CONTEXT_FRAMES", "PAUSE", "Audio", "PreparedText", "Synthesizer"]
+__all__ = ["BREAK", "DEFAULT_CONTEXT_FRAMES", "PAUSE", "Audio", "PreparedText", "Synthesizer", "Word"]
 
 #: streaming context (mel frames on each side of a vocoder window) for vocoders that do not say
 DEFAULT_CONTEXT_FRAMES = 32
@@ -65,10 +66,17 @@ class Synthesizer(SynthesizerBase):
         max_chars: int | None = 20_000,
         chunk_frames: int = 64,
         context_frames: int | None = None,
+        lexicon: str | Path | Lexicon | None = None,
     ) -> None:
         if context_frames is None:  # enough for windowed vocoding to equal one-shot vocoding
             context_frames = int(getattr(voice.vocoder, "context_frames", DEFAULT_CONTEXT_FRAMES))
-        super().__init__(voice, max_chars=max_chars, chunk_frames=chunk_frames, context_frames=context_frames)
+        super().__init__(
+            voice,
+            max_chars=max_chars,
+            chunk_frames=chunk_frames,
+            context_frames=context_frames,
+            lexicon=lexicon,
+        )
         self.voice: LoadedVoice = voice
         self._device = next(voice.acoustic.parameters()).device
 
@@ -91,7 +99,7 @@ class Synthesizer(SynthesizerBase):
         else fp32), ``"fp32"`` or ``"bf16"`` (:mod:`tts.precision`). ``phase_iterations``: phase
         refinement steps after an iSTFT vocoder (default: ``voice.json``'s; :mod:`tts.spectral`).
         ``threads`` sets torch's process-wide thread count; other keyword arguments go to the
-        constructor (``max_chars``, ``chunk_frames``, ``context_frames``). Raises
+        constructor (``max_chars``, ``chunk_frames``, ``context_frames``, ``lexicon``). Raises
         ``CheckpointError`` for missing, corrupt or mismatched parts and ``FileNotFoundError``
         when no voice is installed.
         """
@@ -163,11 +171,20 @@ class Synthesizer(SynthesizerBase):
             tokens[b, : len(ids)] = torch.tensor(ids, dtype=torch.long)
         threads = torch.get_num_threads()
         split = self._device.type == "cpu" and threads >= 2  # threads per stage: module docstring
+        mix = getattr(opts, "speaker_mix", ())
+        blend = None
+        if mix:  # a speaker blend: the weighted mean of the speakers' embeddings, (B, S)
+            table = self.voice.acoustic.speaker_emb
+            if table is None:
+                raise ValueError("a single-speaker voice cannot blend speakers")
+            g = sum(w * table.weight[i] for i, w in mix)
+            blend = g.unsqueeze(0).expand(len(token_ids), -1)
         with self._torch_threads(threads // 2 if split else threads):
             out = self.voice.acoustic.synthesize(
                 tokens.to(self._device),
                 lengths.to(self._device),
                 torch.full((len(token_ids),), opts.speaker, dtype=torch.long, device=self._device),
+                speaker_embedding=blend,
                 steps=opts.steps,
                 temperature=opts.temperature,
                 length_scale=opts.length_scale,
@@ -194,6 +211,15 @@ class Synthesizer(SynthesizerBase):
         wav = self.voice.vocoder(mel).float().cpu().numpy()
         hop = self.voice.audio.hop_length
         return [np.ascontiguousarray(wav[b, : n * hop]) for b, n in enumerate(mel_lengths)]
+
+    def _insert_silence(self, mel: torch.Tensor, at: Sequence[tuple[int, int]]) -> torch.Tensor:
+        """``mel: (1, M, T)`` with ``n`` floor frames before frame ``f`` for each ``(f, n)``."""
+        floor = math.log(self.voice.audio.log_clamp)
+        parts, prev = [], 0
+        for f, n in at:
+            parts += [mel[..., prev:f], mel.new_full((*mel.shape[:-1], n), floor)]
+            prev = f
+        return torch.cat([*parts, mel[..., prev:]], dim=-1)
 
     def _vocoder_restarts_phase(self) -> bool:
         """A phase-integrating vocoder whose phase cannot be carried between windows (ONNX export)."""

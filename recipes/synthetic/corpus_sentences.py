@@ -115,6 +115,11 @@ def stable_hash(sentence: str) -> str:
     return hashlib.sha1(dedup_key(sentence).encode()).hexdigest()
 
 
+def exact_hash(sentence: str) -> str:
+    """SHA-1 of the sentence as written (digits included): orders template sentences."""
+    return hashlib.sha1(sentence.encode()).hexdigest()
+
+
 # ---------------------------------------------------------------------------------------------
 # Sources: each yields cleaned candidate sentences in a fixed order
 # ---------------------------------------------------------------------------------------------
@@ -225,12 +230,13 @@ def select(
     return kept, reasons
 
 
-def split_heldout(sentences: list[str], n_heldout: int) -> tuple[list[str], list[str]]:
+def split_heldout(sentences: list[str], n_heldout: int, key=stable_hash) -> tuple[list[str], list[str]]:
     """Deterministic held-out split: the ``n_heldout`` sentences with the smallest SHA-1 of their key.
 
     Both lists come back ordered by that hash (a fixed pseudo-random order that mixes the sources).
+    ``key`` (default: letters-only) may be :func:`exact_hash` for sentences that differ only in digits.
     """
-    ordered = sorted(sentences, key=stable_hash)
+    ordered = sorted(sentences, key=key)
     return ordered[n_heldout:], ordered[:n_heldout]
 
 

@@ -6,6 +6,10 @@
     tts-synth "A long text…" --raw | aplay -r 22050 -f S16_LE -c 1     16-bit PCM streamed to stdout
     tts-synth "Hello." --phonemes                 print the IPA the model reads (needs no weights)
     tts-synth --list-speakers
+    tts-synth "Hi." -o hi.wav --timestamps hi.json   word timings (.json, .srt or .vtt)
+    tts-synth '<speak>Wait <break time="500ms"/> now.</speak>' -o w.wav    SSML (or --ssml)
+    tts-synth "Nguyen" --lexicon names.tsv --phonemes   WORD<TAB>IPA or WORD<TAB>respelling
+    tts-synth "Hi." --speaker "slt:0.7,clb:0.3" -o mix.wav                 a blend of two speakers
 
 --speed is the inverse of the length scale: --speed 1.25 speaks 25 % faster (length scale 0.8).
 Exit status: 0 done, 2 bad input (text, speaker, files, checkpoint), 1 unexpected failure.
@@ -82,6 +86,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--raw", action="store_true", help="stream 16-bit mono PCM to stdout as it is produced")
     p.add_argument("--phonemes", action="store_true", help="print the phonemes and exit (no model needed)")
     p.add_argument("--list-speakers", action="store_true", help="print the voice's speakers and exit")
+    t = p.add_argument_group("text control (docs/text-control.md)")
+    t.add_argument(
+        "--timestamps",
+        metavar="FILE",
+        help="write word timings: .json (word, start, end, char_start, char_end), .srt or .vtt",
+    )
+    t.add_argument(
+        "--ssml", action="store_true", help="read the text as SSML (automatic when it starts <speak)"
+    )
+    t.add_argument(
+        "--lexicon", metavar="FILE", help="pronunciations, one WORD<TAB>IPA or WORD<TAB>respelling per line"
+    )
     g = p.add_argument_group("voice and sampling")
     g.add_argument(
         "--voice",
@@ -91,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="voice folder or its acoustic.safetensors (default: pretrained/ or $TTS_VOICE_DIR)",
     )
     g.add_argument("--vocoder", metavar="V", help="default | griffin-lim | onnx | PATH to a vocoder file")
-    g.add_argument("-s", "--speaker", help="speaker name or index (see --list-speakers)")
+    g.add_argument(
+        "-s", "--speaker", help='speaker name or index (see --list-speakers), or a blend: "slt:0.7,clb:0.3"'
+    )
     g.add_argument("--steps", type=_positive_int, help="ODE steps of the diffusion decoder (voice default)")
     g.add_argument("--temperature", type=_float_at_least(0, False), help="noise scale (voice default)")
     g.add_argument("--sampler", choices=SAMPLERS, help="ODE sampler (voice default)")
@@ -211,13 +229,21 @@ def output_dir(args: argparse.Namespace) -> Path:
 
 
 def print_phonemes(args: argparse.Namespace, texts: list[tuple[int, str]]) -> int:
-    from tts.text import phonemize
+    """The IPA the model reads, lexicons and SSML applied (``SynthesizerBase.phonemize``'s text
+    path, without loading a model)."""
+    from tts.speech import load_lexicons, runs_of
+    from tts.text.frontend import analyse
     from tts.voice import default_voice_dir, load_voice_config
 
     folder = Path(args.voice).expanduser() if args.voice else default_voice_dir()
-    language = load_voice_config(folder.parent if folder.is_file() else folder).language
+    folder = folder.parent if folder.is_file() else folder
+    language = load_voice_config(folder).language
+    lexicon = load_lexicons(folder, args.lexicon)
     for _, text in texts:
-        print(phonemize(text, language=language), flush=True)
+        utterances = analyse(runs_of(text, args.ssml or None), language, lexicon, input_text=text)
+        if not utterances:
+            raise UsageError(f"nothing pronounceable in {text[:60]!r}")
+        print(" ".join(u.phonemes for u in utterances), flush=True)
     return 0
 
 
@@ -268,7 +294,9 @@ def load_onnx_synthesizer(args: argparse.Namespace, **limit: object) -> OnnxSynt
 
 
 def load_synthesizer(args: argparse.Namespace) -> Synthesizer | OnnxSynthesizer:
-    limit = {"max_chars": None} if args.raw else {}  # streaming holds one sentence at a time
+    limit: dict = {"max_chars": None} if args.raw else {}  # streaming holds one sentence at a time
+    if args.lexicon:
+        limit["lexicon"] = args.lexicon
     onnx = load_onnx_synthesizer(args, **limit)
     if onnx is not None:
         return onnx
@@ -292,21 +320,29 @@ def load_synthesizer(args: argparse.Namespace) -> Synthesizer | OnnxSynthesizer:
         raise UsageError(str(e)) from e
 
 
-def speak_one(synth: SynthesizerBase, out: Path, text: str, opts: dict) -> tuple[str, float]:
+def speak_one(
+    synth: SynthesizerBase, out: Path, text: str, opts: dict, timestamps: Path | None
+) -> tuple[str, float]:
     audio = synth.synthesize(text, **opts)
     audio.save(out)
+    if timestamps is not None:
+        from tts.timestamps import write_timestamps
+
+        write_timestamps(timestamps, audio.words)
     return str(out), audio.duration
 
 
 def speak_file(
     args: argparse.Namespace, synth: SynthesizerBase, out: Path, texts: list[tuple[int, str]], opts: dict
 ) -> tuple[str, float]:
+    """Numbered files; with ``--timestamps .json|.srt|.vtt`` a timings file beside each (0001.json)."""
+    timestamps = _timestamps_suffix(args.timestamps) if args.timestamps else None
     from tqdm import tqdm
 
     prepared = []
     for line, text in texts:  # check every line before writing anything
         try:
-            prepared.append(synth.prepare(text))
+            prepared.append(synth.prepare(text, ssml=opts.get("ssml")))
         except ValueError as e:
             raise UsageError(f"--file {args.file}, line {line}: {e}") from e
     out.mkdir(parents=True, exist_ok=True)
@@ -317,6 +353,10 @@ def speak_file(
         for start in range(0, len(prepared), args.batch_size):
             group = prepared[start : start + args.batch_size]
             for k, audio in enumerate(synth.synthesize_batch(group, batch_size=args.batch_size, **opts)):
+                if timestamps is not None:
+                    from tts.timestamps import write_timestamps
+
+                    write_timestamps(out / f"{start + k + 1:0{width}d}{timestamps}", audio.words)
                 audio.save(out / f"{start + k + 1:0{width}d}.{ext}")
                 seconds += audio.duration
             bar.update(len(group))
@@ -345,6 +385,19 @@ def run(args: argparse.Namespace, log: logging.Logger) -> int:
         return print_phonemes(args, texts)
     if args.raw and args.file is not None:
         raise UsageError("--raw streams one text; it cannot be combined with --file")
+    timestamps = None
+    if args.timestamps:
+        if args.raw:
+            raise UsageError("--timestamps needs an output file, not --raw")
+        _timestamps_suffix(args.timestamps)
+        if args.file is None:
+            timestamps = Path(args.timestamps).expanduser()
+            if not timestamps.parent.is_dir() or not os.access(timestamps.parent, os.W_OK):
+                raise UsageError(f"--timestamps {timestamps}: its folder does not exist or is not writable")
+    if args.lexicon:
+        from tts.text.pronunciations import Lexicon
+
+        Lexicon.load(args.lexicon)  # a bad line fails before any model loads
     out = None  # settled before loading anything, so a bad output path fails fast
     if not (args.raw or args.list_speakers):
         out = output_dir(args) if args.file is not None else output_file(args)
@@ -368,6 +421,7 @@ def run(args: argparse.Namespace, log: logging.Logger) -> int:
             print(name)
         return 0
     opts = dict(
+        ssml=True if args.ssml else None,
         speaker=_speaker_arg(args.speaker),
         steps=args.steps,
         temperature=args.temperature,
@@ -382,7 +436,7 @@ def run(args: argparse.Namespace, log: logging.Logger) -> int:
     elif args.file is not None:
         where, seconds = speak_file(args, synth, out, texts, opts)
     else:
-        where, seconds = speak_one(synth, out, texts[0][1], opts)
+        where, seconds = speak_one(synth, out, texts[0][1], opts, timestamps)
     elapsed = time.perf_counter() - t1
     if not args.quiet:
         rtf = elapsed / seconds if seconds > 0 else float("nan")
@@ -398,6 +452,15 @@ def _phase_iterations(args: argparse.Namespace) -> int | None:
     if p is not None and p < 0:
         raise UsageError(f"--phase-iterations must be >= 0, got {p}")
     return p
+
+
+def _timestamps_suffix(path: str) -> str:
+    from tts.timestamps import TIMESTAMP_FORMATS
+
+    suffix = Path(path).suffix.lower()
+    if suffix not in TIMESTAMP_FORMATS:
+        raise UsageError(f"--timestamps {path}: name it .json, .srt or .vtt")
+    return suffix
 
 
 def _speaker_arg(s: str | None) -> str | int | None:

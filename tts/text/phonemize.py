@@ -159,28 +159,114 @@ def phonemize_batch(
     """
     if isinstance(texts, str):
         raise TypeError("phonemize_batch takes a list of strings; use phonemize() for one text")
+    return [ph for ph, _ in _phonemize_plans(texts, language, normalize, max_chars, espeak)]
+
+
+def phonemize_words(
+    texts: list[str],
+    language: str = "en-us",
+    *,
+    max_chars: int | None = DEFAULT_MAX_CHARS,
+    espeak: str | None = None,
+) -> list[tuple[str, list[tuple[int, int]]]]:
+    """Phonemes of already normalised ``texts`` and where each word went: per text
+    ``(phonemes, ranges)`` with ``ranges[i]`` the ``[start, end)`` slice of ``phonemes`` (its
+    attached punctuation excluded) that ``tts.text.alignment.word_ranges(text)[i]`` became.
+
+    ``phonemes`` is exactly ``phonemize(text, normalize=False)``. espeak usually returns one phoneme
+    word per input word; where it merges or splits words, the piece's words are phonemised one by
+    one as well and the piece's phoneme words are shared out in proportion to those lengths.
+    """
+    return _phonemize_plans(texts, language, False, max_chars, espeak)
+
+
+def _phonemize_plans(
+    texts: list[str], language: str, normalize: bool, max_chars: int | None, espeak: str | None
+) -> list[tuple[str, list[tuple[int, int]]]]:
     labels = [f"text {i}: " if len(texts) > 1 else "" for i in range(len(texts))]
     plans = [_plan(text, labels[i], language, normalize, max_chars) for i, text in enumerate(texts)]
-    jobs = [piece for plan in plans for kind, piece, _ in plan if kind == "espeak"]
+    jobs = [piece for plan in plans for kind, piece, _, _ in plan if kind == "espeak"]
     phonemes = _run_espeak(jobs, language, espeak)
-    results, k = [], 0
+    results: list[tuple[str, list[tuple[int, int]]]] = []
+    mismatched: list[tuple[int, int, int, int, list[str]]] = []  # text, first word, piece start/end, words
+    k = 0
     for i, plan in enumerate(plans):
         out = ""
-        for kind, piece, spaced in plan:
+        ranges: list[tuple[int, int]] = []
+        for kind, piece, spaced, words in plan:
             if kind == "espeak":
                 piece, k = phonemes[k], k + 1
-            if out and spaced:
-                out += " "
-            out += piece
-        out = re.sub(r"\s+", " ", out).strip()
+            if piece:
+                if out and spaced:
+                    out += " "
+                a, out = len(out), out + piece
+            else:
+                a = len(out)
+            if kind == "punct":
+                continue
+            found = _phoneme_words(out, a, len(out))
+            if len(found) != len(words):  # espeak merged or split words: shared out below
+                mismatched.append((i, len(ranges), a, len(out), words))
+                found = [(a, a)] * len(words)
+            ranges.extend(found)
         if not any(ch.isalpha() for ch in out):
             raise ValueError(f"{labels[i]}nothing pronounceable in {_clip(texts[i])!r}")
-        results.append(out)
+        results.append((out, ranges))
+    if mismatched:
+        alone = _run_espeak([w for *_, words in mismatched for w in words], language, espeak)
+        n = 0
+        for i, first, a, b, words in mismatched:
+            lengths = [sum(ch.isalpha() for ch in ph) for ph in alone[n : n + len(words)]]
+            n += len(words)
+            results[i][1][first : first + len(words)] = _share_out(results[i][0], a, b, lengths)
     return results
 
 
+def _phoneme_words(phonemes: str, a: int, b: int) -> list[tuple[int, int]]:
+    """Words (space-separated, with a letter) of ``phonemes[a:b]``, without their punctuation."""
+    out = []
+    for m in re.finditer(r"\S+", phonemes[a:b]):
+        s, e = a + m.start(), a + m.end()
+        while s < e and phonemes[s] in PUNCTUATION_MARKS:
+            s += 1
+        while e > s and phonemes[e - 1] in PUNCTUATION_MARKS:
+            e -= 1
+        if any(ch.isalpha() for ch in phonemes[s:e]):
+            out.append((s, e))
+    return out
+
+
+def _share_out(phonemes: str, a: int, b: int, lengths: list[int]) -> list[tuple[int, int]]:
+    """Share the phoneme words of ``phonemes[a:b]`` among words whose phonemes alone have ``lengths``
+    letters: a phoneme word goes to the word its middle falls in (in proportion), so the ranges stay
+    in order; a word that gets none has an empty range where it would be."""
+    found = _phoneme_words(phonemes, a, b)
+    total_in = sum(lengths) or 1
+    total_out = sum(e - s for s, e in found) or 1
+    bounds, acc = [], 0
+    for n in lengths:
+        acc += n
+        bounds.append(acc / total_in)
+    out: list[tuple[int, int] | None] = [None] * len(lengths)
+    done = 0
+    for s, e in found:
+        mid = (done + (e - s) / 2) / total_out
+        done += e - s
+        w = min(next((j for j, x in enumerate(bounds) if mid <= x), len(lengths) - 1), len(lengths) - 1)
+        prev = out[w]
+        out[w] = (s, e) if prev is None else (prev[0], e)
+    last = a
+    for j, r in enumerate(out):
+        if r is None:
+            out[j] = (last, last)
+        else:
+            last = r[1]
+    return out  # type: ignore[return-value]
+
+
 def _plan(text: str, label: str, language: str, normalize: bool, max_chars: int | None) -> list[tuple]:
-    """Pieces of one text: ("espeak", words, spaced) | ("ipa", phonemes, spaced) | ("punct", marks, _)."""
+    """Pieces of one text: ("espeak", words, spaced, [word, ...]) | ("ipa", phonemes, spaced, [it]) |
+    ("punct", marks, _, []); the word lists follow ``tts.text.alignment.word_ranges``."""
     if not isinstance(text, str):
         raise TypeError(f"{label}text must be a str, got {type(text).__name__}")
     if not text.strip():
@@ -196,7 +282,7 @@ def _plan(text: str, label: str, language: str, normalize: bool, max_chars: int 
             ipa = "".join(chunk.split())
             if not ipa:
                 raise ValueError(f"{label}empty phoneme override [[{chunk}]]")
-            plan.append(("ipa", ipa, gap))
+            plan.append(("ipa", ipa, gap, [ipa]))
             gap = False
             continue
         words = " ".join(chunk.split())
@@ -204,11 +290,12 @@ def _plan(text: str, label: str, language: str, normalize: bool, max_chars: int 
             words = _english_letter_fixes(words)
         spaced = gap or chunk[:1].isspace()
         if any(ch.isalnum() for ch in words):
-            plan.append(("espeak", words, spaced))
+            tokens = [t for t in words.split() if any(ch.isalnum() for ch in t)]
+            plan.append(("espeak", words, spaced, tokens))
         elif any(ch in PUNCTUATION_MARKS for ch in words):
-            plan.append(("punct", "".join(ch for ch in words if ch in PUNCTUATION_MARKS), False))
+            plan.append(("punct", "".join(ch for ch in words if ch in PUNCTUATION_MARKS), False, []))
         gap = chunk[-1:].isspace()
-    if not plan or all(kind == "punct" for kind, _, _ in plan):
+    if not plan or all(kind == "punct" for kind, *_ in plan):
         raise ValueError(f"{label}nothing pronounceable in {_clip(text)!r}")
     return plan
 
@@ -249,4 +336,11 @@ def _clip(text: str, n: int = 60) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-__all__ = ["DEFAULT_MAX_CHARS", "find_espeak", "get_backend", "phonemize", "phonemize_batch"]
+__all__ = [
+    "DEFAULT_MAX_CHARS",
+    "find_espeak",
+    "get_backend",
+    "phonemize",
+    "phonemize_batch",
+    "phonemize_words",
+]

@@ -1,0 +1,199 @@
+"""The text front end as one step: runs of text -> utterances with phonemes and word spans.
+
+    Run (plain text, or a stretch of SSML with one speaker and rate)
+      ─split_sentences─▶ sentences ─normalize─▶ words ─Lexicon─▶ ─phonemize_words─▶ IPA
+                                          └─align_words / group_words─▶ caption words with input offsets
+
+Each :class:`Utterance` is what the acoustic model speaks in one go: a sentence, or the part of
+one between a change of speaker or rate. Its :class:`SpokenWord` s carry the character span of the
+user's input (through normalisation, ``[[IPA]]`` overrides and SSML markup) and the slice of the
+utterance's phonemes they became, from which the synthesizer reads word timestamps.
+Torch-free; both backends call it through :meth:`tts.speech.SynthesizerBase.prepare`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tts.text.alignment import SourceText, align_words, group_words, word_ranges
+from tts.text.normalize import normalize
+from tts.text.phonemize import phonemize_words
+from tts.text.pronunciations import Lexicon
+from tts.text.sentences import split_sentences
+
+
+@dataclass(frozen=True)
+class Run:
+    """A stretch of text spoken with one speaker and rate."""
+
+    source: SourceText
+    speaker: str | None = None  #: a name or blend ("slt:0.7,clb:0.3"); None = the call's speaker
+    rate: float = 1.0  #: speaking rate (2.0 = twice as fast)
+    #: (position in ``source.text``, seconds): silence at that point
+    breaks: tuple[tuple[int, float], ...] = ()
+    new_sentence: bool = True  #: False: continues the previous run's sentence (no pause between)
+
+
+@dataclass(frozen=True)
+class SpokenWord:
+    """A word of the input as spoken: its input text and span, and its phonemes' slice."""
+
+    text: str
+    char_start: int
+    char_end: int
+    phoneme_start: int
+    phoneme_end: int
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One acoustic unit (see the module docstring)."""
+
+    text: str  #: the input text of the sentence (or part of one)
+    phonemes: str
+    words: tuple[SpokenWord, ...]
+    speaker: str | None = None
+    rate: float = 1.0
+    pause: float | None = None  #: silence before, seconds; None: the voice's sentence pause (0 first)
+    breaks: tuple[tuple[int, float], ...] = ()  #: (word index k > 0, seconds): silence before word k
+    pause_after: float = 0.0  #: silence after (a break at the very end of the text)
+
+
+@dataclass
+class _Sentence:
+    run: Run
+    a: int  # range in run.source.text
+    b: int
+    normalized: str
+    lexed: str
+    ranges: list[tuple[int, int]]  # per normalised word: its range in ``lexed``
+
+
+def analyse(
+    runs: list[Run],
+    language: str = "en-us",
+    lexicon: Lexicon | None = None,
+    input_text: str | None = None,
+    espeak: str | None = None,
+) -> list[Utterance]:
+    """Runs -> utterances (sentences with nothing pronounceable are dropped; their breaks stay).
+
+    ``input_text`` is what the character spans index (for :attr:`SpokenWord.text`). Raises
+    ``ValueError`` for unbalanced ``[[`` overrides and unsupported languages.
+    """
+    english = language.startswith("en")
+    sentences: list[_Sentence] = []
+    for run in runs:
+        text, pos = run.source.text, 0
+        for sent in split_sentences(text):
+            m = re.compile(r"\s+".join(map(re.escape, sent.split()))).search(text, pos)
+            a, b = (m.start(), m.end()) if m else (pos, len(text))
+            pos = b
+            norm = normalize(text[a:b]) if english else " ".join(text[a:b].split())
+            if not norm:
+                continue
+            lexed, ranges = (lexicon or Lexicon()).apply(norm)
+            sentences.append(_Sentence(run, a, b, norm, lexed, ranges))
+    phonemes = _phonemize(sentences, language, espeak)
+    kept = [(sent, ph) for sent, ph in zip(sentences, phonemes) if ph is not None]
+    analysed = [_words(sent, ph[0], ph[1], input_text) for sent, ph in kept]
+    pauses: list[float | None] = [None] * len(kept)
+    inside: list[list[tuple[int, float]]] = [[] for _ in kept]
+    trailing = 0.0
+
+    def owe(i: int, seconds: float) -> None:  # a break replaces the default pause before utterance i
+        nonlocal trailing
+        if i >= len(kept):
+            trailing += seconds
+        else:
+            pauses[i] = (pauses[i] or 0.0) + seconds
+
+    first = 0  # index of the run's first kept utterance
+    for run in runs:
+        idx = [i for i, (sent, _) in enumerate(kept) if sent.run is run]
+        if idx and not run.new_sentence and idx[0] > 0:
+            pauses[idx[0]] = 0.0
+        after = idx[-1] + 1 if idx else first
+        for p, seconds in run.breaks:
+            target = next((i for i in idx if kept[i][0].b > p), None)
+            if target is None:
+                owe(after, seconds)
+                continue
+            starts = analysed[target][1]
+            k = next((j for j, st in enumerate(starts) if st >= p), len(starts))
+            if k == 0:
+                owe(target, seconds)
+            elif k == len(starts):
+                owe(target + 1, seconds)
+            else:
+                inside[target].append((k, seconds))
+        first = after
+    out = [
+        Utterance(
+            sent.run.source.text[sent.a : sent.b],
+            ph[0],
+            tuple(words),
+            sent.run.speaker,
+            sent.run.rate,
+            pauses[i],
+            tuple(inside[i]),
+        )
+        for i, ((sent, ph), (words, _)) in enumerate(zip(kept, analysed))
+    ]
+    if out and trailing:
+        u = out[-1]
+        out[-1] = Utterance(u.text, u.phonemes, u.words, u.speaker, u.rate, u.pause, u.breaks, trailing)
+    return out
+
+
+def _phonemize(
+    sentences: list[_Sentence], language: str, espeak: str | None
+) -> list[tuple[str, list[tuple[int, int]]] | None]:
+    """One espeak call for all; a sentence with nothing to say (e.g. "...") gives None."""
+    texts = [s.lexed for s in sentences]
+    if not texts:
+        return []
+    try:
+        return list(phonemize_words(texts, language, max_chars=None, espeak=espeak))
+    except ValueError:  # one bad sentence fails the batch: redo one by one, dropping silent ones
+        out: list[tuple[str, list[tuple[int, int]]] | None] = []
+        for t in texts:
+            try:
+                out.append(phonemize_words([t], language, max_chars=None, espeak=espeak)[0])
+            except ValueError as e:
+                if "nothing pronounceable" not in str(e):
+                    raise
+                out.append(None)
+        return out
+
+
+def _words(
+    sent: _Sentence, phonemes: str, token_ph: list[tuple[int, int]], input_text: str | None
+) -> tuple[list[SpokenWord], list[int]]:
+    """Caption words of a sentence and each one's start in ``run.source.text``."""
+    source = sent.run.source.slice(sent.a, sent.b)
+    norm_words = word_ranges(sent.normalized)
+    ranges = align_words(source.text, sent.normalized, norm_words)
+    tokens = word_ranges(sent.lexed)
+    # phonemes of each normalised word: the lexed tokens inside its range (a respelling may be several)
+    word_ph: list[tuple[int, int]] = []
+    t = 0
+    for a, b in sent.ranges:
+        lo = hi = None
+        while t < len(tokens) and tokens[t][0] < b:
+            if tokens[t][1] > a:
+                s, e = token_ph[t]
+                lo = s if lo is None else min(lo, s)
+                hi = e if hi is None else max(hi, e)
+            t += 1
+        at = word_ph[-1][1] if word_ph else 0
+        word_ph.append((lo, hi) if lo is not None and hi is not None else (at, at))
+    out, starts = [], []
+    for g in group_words(source, ranges):
+        ph0 = min(word_ph[i][0] for i in g.words)
+        ph1 = max(word_ph[i][1] for i in g.words)
+        text = input_text[g.char_start : g.char_end] if input_text is not None else ""
+        out.append(SpokenWord(text, g.char_start, g.char_end, ph0, max(ph0, ph1)))
+        starts.append(sent.a + min(ranges[i][0] for i in g.words))
+    return out, starts
