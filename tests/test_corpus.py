@@ -253,3 +253,116 @@ def test_wav_validity_check(tmp_path):
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"not a wav")
     assert not bc.is_valid_wav(bad)
+
+
+# ------------------------------------------------------------------------------------------------
+# Kokoro teacher and the wider sentence mix
+# ------------------------------------------------------------------------------------------------
+
+
+def _have_kokoro() -> bool:
+    return te.Kokoro().is_installed()
+
+
+needs_kokoro = pytest.mark.skipif(
+    not _have_kokoro(), reason="Kokoro assets absent: run scripts/setup_peers.sh"
+)
+
+
+def test_kokoro_voices_and_languages():
+    k = te.get_engine("kokoro")
+    assert {"af_heart", "am_michael", "bf_emma", "bm_george"} <= set(k.voices) and len(k.voices) == 28
+    assert (k.language("af_heart"), k.language("bm_george")) == ("en-us", "en-gb")
+    with pytest.raises(ValueError, match="no voice"):
+        k.check_voice("jf_alpha")  # Japanese: our frontend does not phonemise it
+
+
+def test_trim_silence_keeps_the_pad():
+    import numpy as np
+
+    sr = 24000
+    tone = 0.5 * np.sin(2 * np.pi * 200 * np.arange(sr) / sr)
+    audio = np.concatenate([np.zeros(sr // 2), tone, np.full(sr, 1e-5)])
+    out = te.trim_silence(audio, sr, pad_s=0.1)
+    assert abs(out.size - (sr + 2 * sr // 10)) <= sr // 100  # the tone plus 0.1 s each side
+    assert np.abs(out[: sr // 20]).max() == 0  # the leading pad is silence
+
+
+@needs_kokoro
+def test_kokoro_build_writes_languages_and_resamples(tmp_path):
+    import json
+
+    import soundfile as sf
+
+    sentences = tmp_path / "s.txt"
+    sentences.write_text("Is it ten miles?\nWhat a day!\n", encoding="utf-8")
+    out = tmp_path / "k"
+    args = ["--engine", "kokoro", "--voices", "af_heart,bm_george", "--per-voice", "1"]
+    assert bc.main([*args, "--sentences", str(sentences), "--out", str(out), "--jobs", "1"]) == 0
+    speakers = json.loads((out / "speakers.json").read_text(encoding="utf-8"))
+    assert speakers["languages"] == {"af_heart": "en-us", "bm_george": "en-gb"}
+    for wav in sorted((out / "wavs").glob("*.wav")):
+        info = sf.info(str(wav))
+        assert (info.samplerate, info.channels) == (22050, 1) and 0.5 < info.duration < 4
+
+
+def test_progress_lines_report_rate_and_eta(capsys):
+    p = bc.Progress(total=4, desc="kokoro", log_every=0.0)
+    p.update(2.0)
+    p.update(2.0)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "2/4 utt" in err[-1] and "RTF" in err[-1] and "ETA" in err[-1]
+
+
+def test_number_sentences_are_seeded_and_pass_the_numeric_filter():
+    from tts.text import normalize
+
+    a, b = cs.number_sentences(60, seed=0), cs.number_sentences(60, seed=0)
+    assert a == b and a != cs.number_sentences(60, seed=1)
+    assert all(any(ch.isdigit() for ch in s) for s in a)
+    assert all(cs.numeric_reject_reason(s, None, normalize) is None for s in a), a[:3]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "reason"),
+    [
+        ("The train left at 7:45 and arrived three hours later.", None),
+        ("There were no numbers in this sentence at all.", "no digits"),
+        ("MIRACLE ON 42ND STREET is a very old film indeed.", "all caps"),
+        ("It cost 5 dollars. Then it cost 6 more dollars.", "inner sentence punctuation"),
+        ("Send 5 dollars to me @ home right now please.", "characters"),
+    ],
+)
+def test_numeric_reject_reason(sentence, reason):
+    from tts.text import normalize
+
+    assert cs.numeric_reject_reason(sentence, None, normalize) == reason
+
+
+def test_mix_lists_are_disjoint_and_varied():
+    train = bc.read_sentences(bc.SENTENCES / "mix-train.txt")
+    held = bc.read_sentences(bc.SENTENCES / "mix-heldout.txt")
+    base_train = bc.read_sentences(bc.SENTENCES / "train.txt")
+    assert len(train) == 12000 and len(held) >= 260 and len(set(train)) == len(train)
+    assert not set(held) & set(train)
+    assert held[:200] == bc.read_sentences(bc.SENTENCES / "heldout.txt")
+    # prose held out by its letters-only key; only template sentences (with digits) may share wording
+    letters_train = {cs.dedup_key(s) for s in train + base_train}
+    shared = [s for s in held if cs.dedup_key(s) in letters_train]
+    assert all(any(ch.isdigit() for ch in s) for s in shared)
+    share = {
+        "numbers": sum(any(ch.isdigit() for ch in s) for s in train) / len(train),
+        "questions/exclamations": sum(map(cs.is_question_or_exclamation, train)) / len(train),
+        "long": sum(len(s.split()) > 25 for s in train) / len(train),
+    }
+    assert all(v >= 0.1 for v in share.values()), share
+
+
+def test_select_voices_picks_a_spread():
+    import select_voices
+
+    held = bc.read_sentences(bc.SENTENCES / "mix-heldout.txt")
+    picked = select_voices.pick_sentences(held, 20)
+    assert len(picked) == len(set(picked)) == 20
+    assert sum(s in held[:200] for s in picked) == 12
+    assert any(any(ch.isdigit() for ch in s) for s in picked)
