@@ -130,6 +130,11 @@ def align_words(source: str, normalized: str, words: list[tuple[int, int]]) -> l
         e = max(max(hi[a:b], default=0), s)
         while e > s and e < len(source) and dropped[e] and (source[e].isalnum() or source[e] == "."):
             e += 1
+        if source[s:e].strip():  # a rewritten stretch may take the spaces around it along
+            while source[s].isspace():
+                s += 1
+            while source[e - 1].isspace():
+                e -= 1
         floor = s
         out.append((s, e))
     return out

@@ -93,7 +93,12 @@ def analyse(
             norm = normalize(text[a:b]) if english else " ".join(text[a:b].split())
             if not norm:
                 continue
-            lexed, ranges = (lexicon or Lexicon()).apply(norm)
+            groups = None
+            if lexicon:  # the input words, to look up whole ("NGUYEN" before it is spelled out)
+                src = run.source.slice(a, b)
+                spans = align_words(src.text, norm, word_ranges(norm))
+                groups = [(g.words, _input_word(src, spans, g.words)) for g in group_words(src, spans)]
+            lexed, ranges = (lexicon or Lexicon()).apply(norm, groups)
             sentences.append(_Sentence(run, a, b, norm, lexed, ranges))
     phonemes = _phonemize(sentences, language, espeak)
     kept = [(sent, ph) for sent, ph in zip(sentences, phonemes) if ph is not None]
@@ -145,6 +150,11 @@ def analyse(
         u = out[-1]
         out[-1] = Utterance(u.text, u.phonemes, u.words, u.speaker, u.rate, u.pause, u.breaks, trailing)
     return out
+
+
+def _input_word(src: SourceText, spans: list[tuple[int, int]], words: tuple[int, ...]) -> str:
+    """The text of ``src`` a group of words came from (generated SSML text stands for itself)."""
+    return src.text[min(spans[i][0] for i in words) : max(spans[i][1] for i in words)]
 
 
 def _phonemize(

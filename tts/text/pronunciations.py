@@ -9,10 +9,12 @@ lines starting with ``#`` are skipped. The pronunciation is either
 
 Case rules: an all-lowercase word matches the word in any capitalisation (``nguyen`` matches
 "Nguyen" and "NGUYEN"); a word with a capital letter matches only that exact spelling (``US``
-matches "US" but not "us"); an exact match wins over a case-insensitive one. Entries apply to the
-*normalised* text, one word at a time (a word is what ``tts.text.alignment.word_ranges`` finds:
-"$5" has become "five dollars" by then, and "Nguyen's" is not "Nguyen"). Later entries (and a
-user lexicon over a voice's own ``lexicon.tsv``) override earlier ones.
+matches "US" but not "us"); an exact match wins over a case-insensitive one. Entries apply after
+normalisation: first to each input word as a whole (without the punctuation around it), replacing
+everything the normaliser made of it ("NGUYEN", which it would spell out letter by letter), then to
+each normalised word ("$5" has become "five dollars": an entry for "dollars" applies there).
+"Nguyen's" is not "Nguyen". Later entries (and a user lexicon over a voice's own ``lexicon.tsv``)
+override earlier ones.
 """
 
 from __future__ import annotations
@@ -112,25 +114,46 @@ class Lexicon:
             raise ValueError(f"cannot read lexicon {p}: {getattr(e, 'strerror', None) or e}") from e
         return cls.from_text(text, str(p))
 
-    def apply(self, normalized: str) -> tuple[str, list[tuple[int, int]]]:
+    def apply(
+        self, normalized: str, groups: list[tuple[tuple[int, ...], str]] | None = None
+    ) -> tuple[str, list[tuple[int, int]]]:
         """Replace the lexicon's words in normalised text.
 
-        Returns the new text and, for each word of ``normalized`` (``word_ranges``), its range in
-        the new text (a respelling of several words is still one range).
+        ``groups``: the normalised words that came from one input word, with that word's text
+        (``tts.text.alignment.group_words``): an input word in the lexicon replaces all of them
+        ("NGUYEN", which the normaliser spells out, still matches ``nguyen``); other words are looked
+        up one by one. Returns the new text and, for each word of ``normalized`` (``word_ranges``),
+        its range in the new text (words replaced together share one range).
         """
         words = word_ranges(normalized)
         if not self:
             return normalized, words
-        out, ranges, pos = [], [], 0
-        length = 0
-        for a, b in words:
-            entry = None if normalized.startswith("[[", a) else self.lookup(normalized[a:b])
+        units: list[tuple[list[int], Pronunciation | None]] = []
+        for ix, source in groups or [((i,), "") for i in range(len(words))]:
+            key = source.strip(".,;:!?\"'()[]{}")
+            whole = self.lookup(key) if key and not key.startswith("[[") else None
+            if whole is not None:
+                units.append((list(ix), whole))
+            else:
+                units.extend(([i], self._word(normalized, words[i])) for i in ix)
+        out, ranges, pos, length = [], [(0, 0)] * len(words), 0, 0
+        for ix, entry in units:
+            a, b = words[ix[0]][0], words[ix[-1]][1]
+            new = entry.replacement() if entry else normalized[a:b]
             out.append(normalized[pos:a])
             length += a - pos
-            new = entry.replacement() if entry else normalized[a:b]
+            if entry is None:  # unchanged words keep their own ranges
+                for i in ix:
+                    ranges[i] = (length + words[i][0] - a, length + words[i][1] - a)
+            else:
+                for i in ix:
+                    ranges[i] = (length, length + len(new))
             out.append(new)
-            ranges.append((length, length + len(new)))
             length += len(new)
             pos = b
         out.append(normalized[pos:])
         return "".join(out), ranges
+
+    def _word(self, text: str, rng: tuple[int, int]) -> Pronunciation | None:
+        a, b = rng
+        return None if text.startswith("[[", a) else self.lookup(text[a:b])

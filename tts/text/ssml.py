@@ -28,6 +28,7 @@ import re
 import warnings
 import xml.parsers.expat
 from dataclasses import dataclass, field
+from typing import Any
 
 from tts.text.alignment import SourceText
 from tts.text.frontend import Run
@@ -39,6 +40,10 @@ RATES = {"x-slow": 0.6, "slow": 0.8, "medium": 1.0, "default": 1.0, "fast": 1.25
 _KNOWN = {"speak", "p", "s", "break", "prosody", "phoneme", "say-as", "sub", "voice", "emphasis"}
 _MONTHS = "January February March April May June July August September October November December".split()  # noqa: SIM905
 _DIGITS = "zero one two three four five six seven eight nine".split()  # noqa: SIM905
+
+
+class _Located(ValueError):
+    """An error that already names its line and column."""
 
 
 class SSMLWarning(UserWarning):
@@ -89,13 +94,32 @@ def parse_ssml(ssml: str) -> list[Run]:
     p.EntityDeclHandler = forbid
     p.UnparsedEntityDeclHandler = forbid
     p.ExternalEntityRefHandler = forbid
-    p.StartElementHandler = lambda name, attrs: _start(st, p, name, attrs)
-    p.EndElementHandler = lambda name: _end(st, p, name)
-    p.CharacterDataHandler = lambda data: _data(st, p, data)
+    shift = len("<speak>") if wrapped else 0
+
+    def located(handler: Any) -> Any:  # errors name the element's line and column, not the parser's
+        def run(*args: Any) -> None:
+            try:
+                handler(st, p, *args)
+            except _Located:
+                raise
+            except ValueError as e:
+                line, col = (
+                    p.CurrentLineNumber,
+                    p.CurrentColumnNumber + 1 - (shift if p.CurrentLineNumber == 1 else 0),
+                )
+                raise _Located(f"SSML line {line}, column {col}: {e}") from None
+
+        return run
+
+    p.StartElementHandler = located(_start)
+    p.EndElementHandler = located(_end)
+    p.CharacterDataHandler = located(_data)
     try:
         p.Parse(raw, True)
+    except _Located as e:
+        raise ValueError(str(e)) from None
     except xml.parsers.expat.ExpatError as e:
-        line, col = e.lineno, e.offset + 1
+        line, col = e.lineno, e.offset + 1 - (shift if e.lineno == 1 else 0)
         raise ValueError(
             f"malformed SSML at line {line}, column {col}: {xml.parsers.expat.errors.messages[e.code]}"
         ) from None
