@@ -17,7 +17,7 @@ from tiny_voice import build_tiny_voice
 
 def build_served_voice(folder: Path) -> Path:
     """A tiny random-weight voice (speakers alice, bob) with the ONNX export tts-serve runs."""
-    from tts.voice import main as voice_main
+    from tts.cli.voice import main as voice_main
 
     build_tiny_voice(folder)
     assert voice_main(["export-onnx", "--voice", str(folder), "--vocoder-weights", "fp32"]) == 0

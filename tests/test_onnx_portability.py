@@ -24,7 +24,7 @@ from tiny_voice import build_tiny_voice
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-from tts.voice import main as voice_main  # noqa: E402
+from tts.cli.voice import main as voice_main  # noqa: E402
 
 QEMU = shutil.which("qemu-x86_64")
 

@@ -97,7 +97,7 @@ def test_every_stage_leaves_its_output(recipe: SimpleNamespace) -> None:
     # the stages ran once each, in pipeline order, through their command-line interfaces
     ran = [" ".join(c[2:4]) for c in commands(recipe.log) if c[1] == "-m"]
     pipeline = [f"tts.cli.train {s}" for s in ("prepare", "vae", "latents", "acoustic", "vocoder")]
-    pipeline += ["tts.voice assemble", "tts.cli.eval voice"]
+    pipeline += ["tts.cli.voice assemble", "tts.cli.eval voice"]
     if "evaluation skipped" in recipe.log:  # a checkout without the eval extra
         pipeline.pop()
     assert ran == pipeline

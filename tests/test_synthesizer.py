@@ -196,7 +196,7 @@ def test_bad_input_is_a_clear_value_error(synth: Synthesizer, text: str, kwargs:
 
 
 def test_sampler_names_match_the_samplers() -> None:
-    from tts.diffusion.samplers import SAMPLERS as IMPLEMENTED
+    from tts.samplers import SAMPLERS as IMPLEMENTED
     from tts.voice import SAMPLERS
 
     assert set(SAMPLERS) == set(IMPLEMENTED)
@@ -364,10 +364,7 @@ def test_shipped_default_voice_speaks(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_voice_json_duration_rounding_sets_the_default(tmp_path: Path) -> None:
     """``duration_rounding = "round"`` in voice.json: no duration rounds up, so speech is never
     longer than with the model's "ceil", and the per-token frame counts differ by at most one."""
-    from tts.encoder.duration import ROUNDING
-    from tts.voice import DURATION_ROUNDING, VoiceConfig
-
-    assert DURATION_ROUNDING == ROUNDING
+    from tts.voice import VoiceConfig
     ceil = Synthesizer.from_pretrained(build_tiny_voice(tmp_path / "c"), threads=1)
     rnd = Synthesizer.from_pretrained(
         build_tiny_voice(tmp_path / "r", voice_json={"duration_rounding": "round"}), threads=1
@@ -407,7 +404,7 @@ def test_stream_context_defaults_to_the_vocoders_receptive_field(synth: Synthesi
 
 
 def test_assemble_writes_the_sampling_defaults(voice_dir: Path, tmp_path: Path) -> None:
-    from tts.voice import main as voice_main
+    from tts.cli.voice import main as voice_main
 
     out = tmp_path / "assembled"
     args = ["assemble", "--out", str(out), "--acoustic", str(voice_dir / "acoustic.safetensors")]

@@ -30,7 +30,6 @@ from torch import nn
 
 from tts.diffusion.denoiser import DenoiserConfig
 from tts.diffusion.objective import FlowConfig, FlowMatching, gaussian_noise
-from tts.diffusion.samplers import SAMPLERS
 from tts.encoder.alignment import gaussian_log_likelihood, monotonic_alignment_search
 from tts.encoder.duration import (
     DurationConfig,
@@ -40,6 +39,7 @@ from tts.encoder.duration import (
     regulate_length,
 )
 from tts.encoder.text_encoder import TextEncoder, TextEncoderConfig, sequence_mask
+from tts.samplers import SAMPLERS
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Export a whole voice to ONNX for the torch-free runtime (:mod:`tts.onnx_runtime`).
 
-    python -m tts.voice export-onnx [--voice DIR] [--out DIR/onnx] [--opset 17] [--vocoder-weights int8|fp32]
+    tts-voice export-onnx [--voice DIR] [--out DIR/onnx] [--opset 17] [--vocoder-weights int8|fp32]
 
 Writes four graphs and a manifest into ``VOICE/onnx/``::
 
@@ -18,11 +18,11 @@ Writes four graphs and a manifest into ``VOICE/onnx/``::
 An iSTFT vocoder's ConvNeXt blocks are stored with int8 weights by default (``vocoder_weights``,
 :func:`quantize_vocoder`): dynamic quantisation (Jacob et al. 2018: per-output-channel symmetric
 int8 weights, each activation tensor quantised to uint8 on the fly), run by onnxruntime's integer
-matrix kernels, exactly on every x86-64 CPU, VNNI or not (sessions from :mod:`tts.onnx_options`). On the 2-core machine that halves the vocoder network's time (26 -> 13 ms
-for a 3-s sentence) for no measurable loss: paired DNSMOS OVRL of the shipped voice -0.002
-(standard error 0.007) over 60 held-out sentences end to end, -0.008 (0.008) in copy-synthesis of
-60 recordings (docs/benchmarks.md). The head stays fp32 (quantising it is slower and the phase
-needs the precision); the PyTorch backend keeps its fp32/bf16 vocoder.
+matrix kernels, exactly on every x86-64 CPU, VNNI or not (sessions from :mod:`tts.onnx_options`).
+It roughly halves the vocoder network's time on a CPU for no measurable loss of quality (paired
+scores in docs/benchmarks.md); the export is refused when the int8 waveform strays from the fp32
+one (``MIN_INT8_SNR_DB``). The head stays fp32 (quantising it is slower and the phase needs the
+precision); the PyTorch backend keeps its fp32/bf16 vocoder.
 
 Only the networks are graphs; everything with data-dependent control flow (durations, length
 regulation, the ODE sampler loop with classifier-free guidance, padding) is numpy in the runtime,
@@ -44,12 +44,9 @@ from torch import nn
 
 from tts.checkpoint import CheckpointError
 from tts.config import to_dict
+from tts.names import ONNX_DIR, ONNX_FORMAT, ONNX_MANIFEST, VOCODER_WEIGHTS
 from tts.onnx_options import cpu_session
-from tts.voice import ACOUSTIC_FILE, VAE_FILE, VOCODER_FILE, VOCODER_WEIGHTS, file_sha256, load_voice
-
-ONNX_DIR = "onnx"  #: sub-folder of a voice folder that holds its ONNX export
-MANIFEST = "manifest.json"
-FORMAT = 1  #: manifest format version, checked by the runtime
+from tts.voice import ACOUSTIC_FILE, VAE_FILE, VOCODER_FILE, file_sha256, load_voice
 
 
 class _Encoder(nn.Module):
@@ -283,7 +280,7 @@ def export_voice_onnx(
         raise CheckpointError(f"onnxruntime differs from PyTorch by more than {tolerance:g}: {bad}")
     mcfg = model.cfg
     manifest: dict[str, Any] = {
-        "format": FORMAT,
+        "format": ONNX_FORMAT,
         "sources": {name: file_sha256(folder / name) for name in (ACOUSTIC_FILE, VAE_FILE, VOCODER_FILE)},
         # checked at every load (cheap); the sha256 above by the tests of the shipped voice
         "source_sizes": {
@@ -314,5 +311,5 @@ def export_voice_onnx(
         "max_difference": diffs,
         "opset": opset,
     }
-    (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    (out_dir / ONNX_MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return out_dir

@@ -4,7 +4,7 @@ without importing torch.
 Importing torch takes 1.5–2 s of a 2–3 s ``tts-synth`` cold start on the 2-core machine, while
 onnxruntime imports in 0.25 s; onnxruntime also runs the diffusion U-Net about twice as fast as
 eager PyTorch at one-sentence sizes (docs/benchmarks.md). A voice folder gets the four graphs with
-``python -m tts.voice export-onnx`` (:mod:`tts.onnx_export`), into ``VOICE/onnx/``::
+``tts-voice export-onnx`` (:mod:`tts.onnx_export`), into ``VOICE/onnx/``::
 
     ids ─encoder.onnx─▶ mu, logw ─numpy: durations, length regulation─▶ mu_y (B, C, T_lat)
     noise ─ODE sampler (tts.samplers) over denoiser.onnx, guidance in numpy─▶ latents
@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from tts.files import CheckpointError
+from tts.names import ONNX_DIR, ONNX_FORMAT, ONNX_MANIFEST
 from tts.onnx_options import session_options
 from tts.spectral import refinement_context
 from tts.speech import SynthesizerBase
@@ -53,16 +54,13 @@ from tts.voice import (
     resolve_voice_dir,
 )
 
-ONNX_DIR = "onnx"  #: sub-folder of a voice folder with its export (tts.onnx_export.ONNX_DIR)
-MANIFEST = "manifest.json"
-FORMAT = 1
 GRAPHS = ("encoder", "denoiser", "vae_decoder", "vocoder")
 
 
 def onnx_export_dir(folder: str | Path) -> Path | None:
     """``VOICE/onnx`` when it holds an export (a manifest), else None. Cheap: no file is read."""
     d = Path(folder) / ONNX_DIR
-    return d if (d / MANIFEST).is_file() else None
+    return d if (d / ONNX_MANIFEST).is_file() else None
 
 
 @dataclass(frozen=True)
@@ -121,13 +119,13 @@ def load_onnx_voice(
     d = onnx_export_dir(folder)
     if d is None:
         raise FileNotFoundError(
-            f"voice folder {folder} has no ONNX export ({ONNX_DIR}/{MANIFEST}); "
-            f"make one with: python -m tts.voice export-onnx --voice {folder}"
+            f"voice folder {folder} has no ONNX export ({ONNX_DIR}/{ONNX_MANIFEST}); "
+            f"make one with: tts-voice export-onnx --voice {folder}"
         )
     try:
-        manifest = json.loads((d / MANIFEST).read_text(encoding="utf-8"))
-        if manifest.get("format") != FORMAT:
-            raise ValueError(f"format {manifest.get('format')!r}, this version reads {FORMAT}")
+        manifest = json.loads((d / ONNX_MANIFEST).read_text(encoding="utf-8"))
+        if manifest.get("format") != ONNX_FORMAT:
+            raise ValueError(f"format {manifest.get('format')!r}, this version reads {ONNX_FORMAT}")
         tokenizer = Tokenizer.from_dict(manifest["tokenizer"])
         a = manifest["audio"]
         audio = OnnxAudioSettings(
@@ -138,14 +136,14 @@ def load_onnx_voice(
             float(a["log_clamp"]),
         )
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise CheckpointError(f"{d / MANIFEST}: unreadable ONNX manifest: {e}") from e
+        raise CheckpointError(f"{d / ONNX_MANIFEST}: unreadable ONNX manifest: {e}") from e
     sizes = manifest.get("source_sizes", {})
     for name in (ACOUSTIC_FILE, VAE_FILE, VOCODER_FILE):
         f = folder / name
         if name in sizes and f.is_file() and f.stat().st_size != sizes[name]:
             raise CheckpointError(
                 f"{d} was exported from another {name} than {f}; "
-                f"re-export with: python -m tts.voice export-onnx --voice {folder}"
+                f"re-export with: tts-voice export-onnx --voice {folder}"
             )
 
     # threads that spin while waiting take the cores others need (the reason tts-synth sets

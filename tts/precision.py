@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tts.voice import PRECISIONS  # defined there, torch-free, for the CLI's argument parser
+from tts.names import PRECISIONS
 
 
 def bf16_matmul_fast(device: str | torch.device = "cpu") -> bool:

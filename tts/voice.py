@@ -25,9 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-#: ways to turn predicted durations into frames (``tts.encoder.duration.ROUNDING``; kept here so
-#: reading a voice.json does not import torch)
-DURATION_ROUNDING = ("ceil", "round")
+from tts.names import DURATION_ROUNDING, PRECISIONS, SAMPLERS
 
 if TYPE_CHECKING:
     from torch import nn
@@ -43,9 +41,6 @@ VAE_FILE = "vae.safetensors"
 VOCODER_FILE = "vocoder.safetensors"
 ONNX_VOCODER_FILE = "vocoder.onnx"
 VOICE_FILE = "voice.json"
-PRECISIONS = ("auto", "fp32", "bf16")  #: tts.precision.PRECISIONS, without importing torch
-VOCODER_WEIGHTS = ("int8", "fp32")  #: export-onnx vocoder weights (tts.onnx_export), without importing torch
-SAMPLERS = ("euler", "heun", "dpmpp2m")  #: names of tts.diffusion.samplers.SAMPLERS, without importing torch
 
 
 def _checkpoint_error() -> type[ValueError]:
@@ -459,72 +454,3 @@ def assemble_voice(
     (config or VoiceConfig(name=folder.name)).save(folder / VOICE_FILE)
     load_voice(folder)  # refuses parts that do not fit together
     return folder
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m tts.voice assemble --out DIR --acoustic A --vae V [--vocoder W]`` and
-    ``python -m tts.voice export-onnx [--voice DIR] [--out DIR/onnx] [--vocoder-weights int8|fp32]``
-    (:mod:`tts.onnx_export`)."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m tts.voice", description="voice folder tools")
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    a = sub.add_parser("assemble", help="build a voice folder from exported stage weights")
-    a.add_argument("--out", required=True)
-    a.add_argument("--acoustic", required=True)
-    a.add_argument("--vae", required=True)
-    a.add_argument("--vocoder", default=None)
-    a.add_argument("--name", default=None)
-    a.add_argument("--speaker", default=None, help="default speaker")
-    a.add_argument("--steps", type=int, default=None, help="default ODE steps")
-    a.add_argument("--temperature", type=float, default=None, help="default noise temperature")
-    a.add_argument("--guidance", type=float, default=0.0, help="default classifier-free guidance weight")
-    a.add_argument(
-        "--phase-iterations", type=int, default=0, help="phase refinement steps after the vocoder (default 0)"
-    )
-    a.add_argument("--language", default="en-us", help="espeak-ng language (default: %(default)s)")
-    a.add_argument(
-        "--duration-rounding", choices=DURATION_ROUNDING, default=None, help="default: the model's"
-    )
-    e = sub.add_parser("export-onnx", help="export a voice folder for the torch-free ONNX runtime")
-    e.add_argument("--voice", default=None, help="voice folder (default: the shipped voice)")
-    e.add_argument("--out", default=None, help="output folder (default: VOICE/onnx)")
-    e.add_argument("--opset", type=int, default=17, help="ONNX opset (default: %(default)s)")
-    e.add_argument("--tolerance", type=float, default=1e-3, help="max |PyTorch - onnxruntime| accepted")
-    e.add_argument(
-        "--vocoder-weights",
-        choices=VOCODER_WEIGHTS,
-        default=VOCODER_WEIGHTS[0],
-        help="an iSTFT vocoder's ConvNeXt weights: int8 (default, 2x faster) or fp32 (tts.onnx_export)",
-    )
-    args = parser.parse_args(argv)
-    if args.cmd == "export-onnx":
-        from tts.onnx_export import export_voice_onnx
-
-        out = export_voice_onnx(
-            args.voice,
-            args.out,
-            opset=args.opset,
-            tolerance=args.tolerance,
-            vocoder_weights=args.vocoder_weights,
-        )
-        size = sum(f.stat().st_size for f in out.glob("*.onnx")) / 1e6
-        print(f"ONNX export ready: {out} ({size:.1f} MB)")
-        return 0
-    cfg = VoiceConfig(
-        name=args.name or Path(args.out).name,
-        language=args.language,
-        speaker=args.speaker,
-        steps=args.steps,
-        temperature=args.temperature,
-        guidance=args.guidance,
-        duration_rounding=args.duration_rounding,
-        phase_iterations=args.phase_iterations,
-    )
-    folder = assemble_voice(args.out, args.acoustic, args.vae, args.vocoder, cfg)
-    print(f"voice folder ready: {folder}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -193,7 +193,7 @@ if in_range 6 && on_node0 6; then
   if (( fresh )); then
     echo ">> stage 6: $voice is newer than every export: kept"
   else
-    run "$py" -m tts.voice assemble --out "$voice" --acoustic "${parts[0]}" --vae "${parts[1]}" \
+    run "$py" -m tts.cli.voice assemble --out "$voice" --acoustic "${parts[0]}" --vae "${parts[1]}" \
       --vocoder "${parts[2]}" --name "$(basename "$out")"
   fi
   took 6

@@ -5,9 +5,10 @@
     tts-train latents  --data OUT_DIR ...      cache VAE latents for the acoustic model
     tts-train acoustic --data OUT_DIR ...      train encoder + durations + latent diffusion decoder
     tts-train vocoder  --data OUT_DIR ...      train the vocoder (iSTFT head or HiFi-GAN)
-    tts-train export-onnx ...                  export a vocoder to ONNX
+    tts-train export-onnx ...                  export a vocoder to ONNX (= tts-voice export-vocoder)
 
-Each stage module exposes ``add_arguments(parser)`` and ``run(args) -> int``; they are imported
+Each stage module exposes ``add_arguments(parser)`` and ``run(args) -> int`` (or the functions named in
+``ENTRY_POINTS``); they are imported
 only when their sub-command is used, so ``--help`` stays fast.
 """
 
@@ -23,8 +24,10 @@ STAGES: dict[str, tuple[str, str]] = {
     "latents": ("tts.train.latents", "cache VAE latents of a prepared corpus"),
     "acoustic": ("tts.train.acoustic", "train the phoneme encoder + latent diffusion decoder"),
     "vocoder": ("tts.train.vocoder", "train the vocoder"),
-    "export-onnx": ("tts.vocoder.onnx_export", "export a vocoder to ONNX"),
+    "export-onnx": ("tts.cli.voice", "export a vocoder to ONNX (as tts-voice export-vocoder)"),
 }
+#: stages whose module names its functions otherwise than ``add_arguments`` / ``run``
+ENTRY_POINTS = {"export-onnx": ("add_export_vocoder_arguments", "export_vocoder")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,9 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     module_name, help_ = STAGES[argv[0]]
     module = importlib.import_module(module_name)
     stage_parser = argparse.ArgumentParser(prog=f"tts-train {argv[0]}", description=help_)
-    module.add_arguments(stage_parser)
+    add_arguments, run = ENTRY_POINTS.get(argv[0], ("add_arguments", "run"))
+    getattr(module, add_arguments)(stage_parser)
     args = stage_parser.parse_args(argv[1:])
-    return int(module.run(args) or 0)
+    return int(getattr(module, run)(args) or 0)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ sampling wrapper) and ``samplers`` (Euler, Heun, DPM-Solver++(2M))."""
 
 from tts.diffusion.denoiser import DenoiserConfig, UNet1d
 from tts.diffusion.objective import FlowConfig, FlowMatching
-from tts.diffusion.samplers import SAMPLERS, sample_dpmpp_2m, sample_euler, sample_heun
+from tts.samplers import SAMPLERS, sample_dpmpp_2m, sample_euler, sample_heun
 
 __all__ = [
     "SAMPLERS",

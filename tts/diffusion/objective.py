@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from tts.diffusion.denoiser import DenoiserConfig, UNet1d
-from tts.diffusion.samplers import SAMPLERS
+from tts.samplers import SAMPLERS
 
 
 @dataclass(frozen=True)

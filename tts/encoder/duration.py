@@ -18,8 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tts.encoder.text_encoder import ChannelNorm, sequence_mask
-
-ROUNDING = ("ceil", "round")
+from tts.names import DURATION_ROUNDING
 
 
 @dataclass(frozen=True)
@@ -35,8 +34,8 @@ class DurationConfig:
     rounding: str = "ceil"
 
     def __post_init__(self) -> None:
-        if self.rounding not in ROUNDING:
-            raise ValueError(f"duration rounding must be one of {ROUNDING}, got {self.rounding!r}")
+        if self.rounding not in DURATION_ROUNDING:
+            raise ValueError(f"duration rounding must be one of {DURATION_ROUNDING}, got {self.rounding!r}")
 
 
 class DurationPredictor(nn.Module):
@@ -74,8 +73,8 @@ def durations_from_log(
     """
     if length_scale <= 0:
         raise ValueError(f"length_scale must be > 0, got {length_scale}")
-    if rounding not in ROUNDING:
-        raise ValueError(f"duration rounding must be one of {ROUNDING}, got {rounding!r}")
+    if rounding not in DURATION_ROUNDING:
+        raise ValueError(f"duration rounding must be one of {DURATION_ROUNDING}, got {rounding!r}")
     m = mask.reshape(logw.shape).bool()
     w = torch.exp(logw.float()) * length_scale
     d = torch.ceil(w) if rounding == "ceil" else torch.round(w)

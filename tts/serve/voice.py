@@ -45,7 +45,7 @@ def load_synthesizers(
         shared = load_onnx_voice(folder, threads)
         return [OnnxSynthesizer(shared, max_chars=max_chars) for _ in range(workers)]
     log.warning(
-        "%s has no ONNX export: serving with PyTorch (slower; python -m tts.voice export-onnx)", folder
+        "%s has no ONNX export: serving with PyTorch (slower; tts-voice export-onnx)", folder
     )
     from tts.synthesizer import Synthesizer
 

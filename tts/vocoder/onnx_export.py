@@ -1,6 +1,6 @@
 """ONNX export of a vocoder, and an onnxruntime-backed vocoder with the same call interface.
 
-    tts-train export-onnx --checkpoint vocoder.safetensors --out vocoder.onnx [--opset 17]
+    tts-voice export-vocoder --checkpoint vocoder.safetensors --out vocoder.onnx [--opset 17]
 
 The graph has one input ``mel (B, M, T)`` and one output ``wav (B, T·hop)``, both with dynamic batch
 and time axes. The iSTFT generator exports because its inverse STFT is real-valued
@@ -12,9 +12,7 @@ differs from PyTorch's by more than ``--tolerance``.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import warnings
 from pathlib import Path
 
@@ -22,7 +20,7 @@ import numpy as np
 import torch
 
 from tts.audio import AudioConfig
-from tts.config import from_dict, to_dict
+from tts.config import from_dict
 from tts.onnx_options import cpu_session
 from tts.vocoder.generators import Vocoder
 
@@ -116,35 +114,3 @@ def max_abs_difference(generator: Vocoder, onnx_path: str | Path, n_frames: int 
         eager = generator(mel)
     onnx_out = OnnxVocoder(onnx_path, threads=1)(mel)
     return float((eager - onnx_out).abs().max())
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--checkpoint", required=True, help="vocoder .safetensors (export of `tts-train vocoder`)"
-    )
-    parser.add_argument("--out", required=True, help="output .onnx file")
-    parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
-    parser.add_argument(
-        "--tolerance", type=float, default=1e-3, help="max |PyTorch - onnxruntime| accepted on a test input"
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    from tts.vocoder.load import load_vocoder, read_vocoder
-
-    cfg, _, _ = read_vocoder(args.checkpoint)
-    generator = load_vocoder(args.checkpoint)
-    out = export_onnx(generator, args.out, config=to_dict(cfg), opset=args.opset)
-    diff = max_abs_difference(generator, out)
-    print(
-        f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {cfg.generator}); "
-        f"max |torch - onnxruntime| = {diff:.2e}"
-    )
-    if not diff <= args.tolerance:
-        out.unlink()
-        print(
-            f"export-onnx: error: onnxruntime output differs by {diff:.2e} > {args.tolerance}",
-            file=sys.stderr,
-        )
-        return 1
-    return 0
