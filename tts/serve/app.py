@@ -170,7 +170,9 @@ class SpeechStream:
         try:
             while (chunk := await self.job.next(self._left())) is not None:
                 await send({"type": "http.response.body", "body": pcm16(chunk.samples), "more_body": True})
-        except (JobCancelled, asyncio.TimeoutError, OSError) as e:
+        except JobCancelled:
+            return  # the client left: nothing more to send
+        except (asyncio.TimeoutError, OSError) as e:
             log.warning("speech stream cut off: %s", type(e).__name__)
             return  # no final body message: the connection closes, the client sees a truncated stream
         except Exception:
