@@ -15,7 +15,7 @@ Systems (a missing one is skipped with the reason):
 - ``piper-joe``: Piper en_US-joe-medium (VITS) through ``piper-tts`` (``tts.eval.peers.PiperPeer``);
 - ``teacher`` (with ``--reference``): the teacher's recordings of the same sentences, scored only.
 
-Timing: one warm-up sentence per system (excluded), then every sentence once, one after the other, on
+Timing: one warm-up sentence per system and path (excluded), then every sentence once, one after the other, on
 ``--threads`` threads. RTF = total synthesis seconds / total audio seconds. Time to first audio = median
 over the first ``--ttfa-sentences`` sentences of the time until the first chunk: our voices stream
 (``stream``); Kokoro and Piper give a held-out sentence (one sentence each) in one piece, so theirs is the
@@ -141,7 +141,9 @@ def run_system(
     t0 = time.perf_counter()
     speak, stream, params = load_system(name, threads)
     load_s = time.perf_counter() - t0
-    speak(rows[0][1])  # warm-up
+    speak(rows[0][1])  # warm-up, both paths
+    for _ in stream(rows[0][1]):
+        pass
     (out / "wavs").mkdir(parents=True, exist_ok=True)
     synth_s = audio_s = 0.0
     for uid, text in rows:
