@@ -268,3 +268,20 @@ def test_copied_output_folder_still_loads(prepared, tmp_path):
     shutil.copytree(out, tmp_path / "moved")
     m = load_manifest(tmp_path / "moved")
     assert m.path(m.rows("train")[0]["mel"]).is_file()  # rows hold relative paths
+
+
+def test_speakers_json_sets_the_language_per_speaker(tmp_path, make_ljspeech_corpus):
+    from tts.text import phonemize
+
+    corpus = make_ljspeech_corpus(tmp_path / "mixed", 4, columns=4, speakers=["bm_george", "af_heart"])
+    (corpus / "speakers.json").write_text(json.dumps({"languages": {"bm_george": "en-gb"}}), encoding="utf-8")
+    prepare_corpus(corpus, tmp_path / "out", PrepareConfig(val_size=0), jobs=1, progress=False)
+    rows = [json.loads(line) for line in (tmp_path / "out" / CACHE_FILE).read_text().splitlines()]
+    speaker_of = {
+        line.split("|")[0]: line.split("|")[3] for line in (corpus / "metadata.csv").read_text().splitlines()
+    }
+    for r in rows:
+        lang = "en-gb" if speaker_of[r["id"]] == "bm_george" else "en-us"
+        assert r["language"] == lang
+        assert r["phonemes"] == phonemize(r["normalized"], lang, normalize=False)
+    assert {r["language"] for r in rows} == {"en-gb", "en-us"}

@@ -92,6 +92,18 @@ def prepare_corpus(
     return _Run(corpus, out, cfg or PrepareConfig(), speaker, force, progress).execute(jobs)
 
 
+def speaker_languages(corpus: Path) -> dict[str, str]:
+    """``{speaker: espeak language}`` from the corpus's ``speakers.json`` (written by the synthetic
+    recipe: British Kokoro voices are rendered from en-gb phonemes); empty when there is none, so every
+    speaker is phonemised in ``PrepareConfig.language``."""
+    path = Path(corpus) / "speakers.json"
+    if not path.is_file():
+        return {}
+    return {
+        str(k): str(v) for k, v in json.loads(path.read_text(encoding="utf-8")).get("languages", {}).items()
+    }
+
+
 class _Run:
     """State of one prepare run; each phase narrows the utterances that go on to the next."""
 
@@ -118,6 +130,8 @@ class _Run:
         self.keys: dict[str, str] = {}  # id -> key of (settings, source file)
         self.norms: dict[str, str] = {}
         self.phonemes: dict[str, str] = {}
+        self.languages = speaker_languages(corpus)  # speaker -> espeak language, from speakers.json
+        self.language: dict[str, str] = {}  # id -> the language its phonemes are in
         self.n_samples: dict[str, int] = {}  # kept ids -> stored length
         self.unknown: Counter[str] = Counter()  # phoneme symbol -> utterances using it
         self.processed = self.reused = 0
@@ -153,8 +167,8 @@ class _Run:
         """Normalise (unless the corpus has a normalized column) and phonemise; drop failures."""
         from tts.text import normalize
 
-        lang = self.cfg.language
         for u in utts:
+            lang = self.language[u.id] = self.languages.get(u.speaker, self.cfg.language)
             if not u.text and not u.normalized:
                 self.skip(u.id, "empty_text", "no text", u.line)
                 continue
@@ -171,7 +185,9 @@ class _Run:
             if c and c.get("normalized") == norm and c.get("language") == lang and c.get("phonemes"):
                 self.phonemes[u.id] = c["phonemes"]
         todo = [uid for uid in self.norms if uid not in self.phonemes]
-        self.phonemes.update(zip(todo, phonemize_all([self.norms[i] for i in todo], lang, self.progress)))
+        for lang in sorted({self.language[i] for i in todo}):
+            ids = [i for i in todo if self.language[i] == lang]
+            self.phonemes.update(zip(ids, phonemize_all([self.norms[i] for i in ids], lang, self.progress)))
         good = []
         for u in utts:
             if u.id not in self.norms:
@@ -233,7 +249,7 @@ class _Run:
             "files": status == "ok",  # the wav and mel of this id were written
             "normalized": self.norms[uid],
             "phonemes": self.phonemes[uid],
-            "language": self.cfg.language,
+            "language": self.language.get(uid, self.cfg.language),
         }
 
     def write_outputs(self, kept: list[Utterance], pmap: ParallelMap) -> dict[str, Any]:
