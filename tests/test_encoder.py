@@ -13,9 +13,9 @@ from tts.encoder import (
     durations_from_log,
     path_from_durations,
     regulate_length,
-    sequence_mask,
 )
 from tts.encoder.text_encoder import apply_rotary, rotary_tables
+from tts.nn import length_mask
 
 TINY = TextEncoderConfig(dim=32, n_layers=2, n_heads=2, ffn_dim=64, ffn_kernel=3, dropout=0.1)
 
@@ -80,7 +80,7 @@ def test_config_validation() -> None:
 def test_duration_predictor_masks_and_uses_speaker() -> None:
     pred = randomize(DurationPredictor(DurationConfig(channels=16), in_dim=32, speaker_dim=4))
     h = torch.randn(2, 32, 6)
-    mask = sequence_mask(torch.tensor([6, 3]), 6).unsqueeze(1).float()
+    mask = length_mask(torch.tensor([6, 3]), 6)
     g = torch.randn(2, 4)
     logw = pred(h, mask, g)
     assert logw.shape == (2, 6) and torch.all(logw[1, 3:] == 0)

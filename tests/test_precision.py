@@ -39,7 +39,7 @@ def test_linears_to_bf16_replaces_nested_linears_only() -> None:
 def test_convnext_mlp_keeps_its_hidden_activation_in_bf16() -> None:
     """In a ConvNeXt block the wide hidden activation goes bf16 → GELU → bf16 product (no fp32
     round trip); the block's output is fp32 and close to the fp32 block's."""
-    from tts.vocoder.generators import ConvNeXtBlock
+    from tts.nn import ConvNeXtBlock
 
     torch.manual_seed(0)
     block = ConvNeXtBlock(32, 96, 7, layer_scale=0.5).eval()

@@ -38,7 +38,8 @@ from tts.encoder.duration import (
     expand,
     regulate_length,
 )
-from tts.encoder.text_encoder import TextEncoder, TextEncoderConfig, sequence_mask
+from tts.encoder.text_encoder import TextEncoder, TextEncoderConfig
+from tts.nn import length_mask
 from tts.samplers import SAMPLERS
 
 
@@ -138,7 +139,7 @@ class AcousticModel(nn.Module):
         g = self._speaker(speakers, b, tokens.device)
         h, mu, x_mask = self.encoder(tokens, token_lengths, g)
         logw = self.duration(h.detach(), x_mask, g)
-        y_mask = sequence_mask(latent_lengths, latents.shape[-1]).unsqueeze(1).to(latents.dtype)
+        y_mask = length_mask(latent_lengths, latents.shape[-1], latents.dtype)
         latents = latents * y_mask
 
         with torch.no_grad():

@@ -12,7 +12,7 @@ from tts.encoder.duration import (
     path_from_durations,
     regulate_length,
 )
-from tts.encoder.text_encoder import TextEncoder, TextEncoderConfig, sequence_mask
+from tts.encoder.text_encoder import TextEncoder, TextEncoderConfig
 
 __all__ = [
     "DurationConfig",
@@ -23,5 +23,4 @@ __all__ = [
     "expand",
     "path_from_durations",
     "regulate_length",
-    "sequence_mask",
 ]

@@ -17,8 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tts.encoder.text_encoder import ChannelNorm, sequence_mask
+from tts.encoder.text_encoder import ChannelNorm
 from tts.names import DURATION_ROUNDING
+from tts.nn import length_mask
 
 
 @dataclass(frozen=True)
@@ -104,5 +105,5 @@ def regulate_length(
     latent_lengths (B,)."""
     lengths = durations.sum(dim=1)
     path = path_from_durations(durations)
-    mask = sequence_mask(lengths, path.shape[-1]).unsqueeze(1).to(mu.dtype)
+    mask = length_mask(lengths, path.shape[-1], mu.dtype)
     return expand(mu, path), mask, lengths

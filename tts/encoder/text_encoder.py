@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tts.nn import length_mask
+
 
 @dataclass(frozen=True)
 class TextEncoderConfig:
@@ -39,12 +41,6 @@ class TextEncoderConfig:
             raise ValueError(f"encoder dim {self.dim} must split into {self.n_heads} heads of even width")
         if self.ffn_kernel % 2 == 0 or self.prenet_kernel % 2 == 0:
             raise ValueError("encoder kernel sizes must be odd (symmetric 'same' padding)")
-
-
-def sequence_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
-    """Boolean validity mask. lengths: (B,) -> (B, max_len)."""
-    max_len = int(lengths.max()) if max_len is None else max_len
-    return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
 
 
 class ChannelNorm(nn.LayerNorm):
@@ -169,7 +165,7 @@ class TextEncoder(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """tokens: (B, N) long, token_lengths: (B,), g: (B, S) or None
         -> h (B, D, N), mu (B, C, N), mask (B, 1, N) float."""
-        mask = sequence_mask(token_lengths, tokens.shape[1]).unsqueeze(1).to(self.embed.weight.dtype)
+        mask = length_mask(token_lengths, tokens.shape[1], self.embed.weight.dtype)
         # sqrt(D) scaling keeps the embedding on the same scale as the residual stream.
         x = self.embed(tokens).transpose(1, 2) * self.cfg.dim**0.5 * mask
         x = self.prenet(x, mask)

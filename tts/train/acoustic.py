@@ -24,8 +24,8 @@ from torch.utils.data import Dataset
 from tts.checkpoint import CheckpointError, load_weights, save_weights
 from tts.config import from_dict, override, to_dict
 from tts.encoder.duration import durations_from_log
-from tts.encoder.text_encoder import sequence_mask
 from tts.model import AcousticConfig, AcousticModel, load_acoustic
+from tts.nn import length_mask
 from tts.train.task import Batch, TrainTask
 
 __all__ = ["AcousticDataConfig", "AcousticTask", "add_arguments", "load_acoustic", "run"]
@@ -203,7 +203,7 @@ class AcousticTask(TrainTask):
         model = _unwrap(modules["acoustic"])
         out = self._forward(model, batch)
         metrics = {k: float(out[k]) for k in ("loss", "prior_loss", "duration_loss", "diffusion_loss")}
-        mask = sequence_mask(batch["token_lengths"], batch["tokens"].shape[1])
+        mask = length_mask(batch["token_lengths"], batch["tokens"].shape[1], torch.bool)[:, 0]
         pred = durations_from_log(out["log_durations"], mask, 1.0, model.cfg.duration.rounding)
         mas = out["durations"]
         metrics["duration_mae_frames"] = float((pred - mas).abs()[mask].float().mean())

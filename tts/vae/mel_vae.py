@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tts.checkpoint import CheckpointError, load_weights, no_default_init
+from tts.nn import ConvNeXtBlock, length_mask
 
 Tensors2 = tuple[torch.Tensor, torch.Tensor]
 Tensors3 = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
@@ -84,35 +85,6 @@ ARCHITECTURE_FIELDS = (
 )  # fmt: skip
 
 
-def length_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
-    """``lengths: (B,) -> (B, 1, max_len)`` float mask, 1 on valid frames."""
-    return (torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]).unsqueeze(1).float()
-
-
-class ConvNeXtBlock(nn.Module):
-    """1-D ConvNeXt block; ``forward(x: (B, H, T), mask: (B, 1, T)) -> (B, H, T)`` (masked)."""
-
-    def __init__(self, channels: int, kernel_size: int, expansion: int, layer_scale: float) -> None:
-        super().__init__()
-        self.dwconv = nn.Conv1d(channels, channels, kernel_size, padding=kernel_size // 2, groups=channels)
-        self.norm = nn.LayerNorm(channels)
-        self.pw1 = nn.Linear(channels, expansion * channels)
-        self.pw2 = nn.Linear(expansion * channels, channels)
-        self.gamma = nn.Parameter(torch.full((channels,), layer_scale))
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        h = self.dwconv(x).transpose(1, 2)
-        h = self.pw2(F.gelu(self.pw1(self.norm(h)))) * self.gamma
-        return (x + h.transpose(1, 2)) * mask
-
-    def bf16_matmuls(self) -> int:
-        """bf16 pointwise layers with a bf16 hidden activation (:func:`tts.precision.bf16_mlp`)."""
-        from tts.precision import bf16_mlp
-
-        self.pw1, self.pw2 = bf16_mlp(self.pw1, self.pw2)
-        return 2
-
-
 class _Stack(nn.Module):
     """A run of ConvNeXt blocks at one resolution, each followed by the length mask."""
 
@@ -120,7 +92,7 @@ class _Stack(nn.Module):
         super().__init__()
         h = cfg.hidden_channels
         self.blocks = nn.ModuleList(
-            ConvNeXtBlock(h, cfg.kernel_size, cfg.expansion, layer_scale) for _ in range(n)
+            ConvNeXtBlock(h, cfg.expansion * h, cfg.kernel_size, layer_scale, eps=1e-5) for _ in range(n)
         )
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

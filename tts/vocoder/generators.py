@@ -41,6 +41,7 @@ import torch
 from torch import nn
 
 from tts.audio import AudioConfig
+from tts.nn import ConvNeXtBlock
 from tts.vocoder.istft import InverseSTFT
 
 PHASE_MODES = ("absolute", "instantaneous")
@@ -97,35 +98,6 @@ class ISTFTGeneratorConfig:
             raise ValueError(f"max_magnitude must be > 0, got {self.max_magnitude}")
         if self.kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd to keep frames aligned, got {self.kernel_size}")
-
-
-class ConvNeXtBlock(nn.Module):
-    """Depthwise conv → LayerNorm → pointwise MLP (GELU) → layer scale, with a residual (Liu et al. 2022).
-
-    ``forward(x: (B, D, T)) -> (B, D, T)``.
-    """
-
-    def __init__(self, dim: int, intermediate_dim: int, kernel_size: int, layer_scale: float) -> None:
-        super().__init__()
-        self.dwconv = nn.Conv1d(dim, dim, kernel_size, padding=kernel_size // 2, groups=dim)
-        self.norm = nn.LayerNorm(dim, eps=1e-6)
-        self.pw1 = nn.Linear(dim, intermediate_dim)
-        self.act = nn.GELU()
-        self.pw2 = nn.Linear(intermediate_dim, dim)
-        # small residual branches at init keep the deep stack close to identity (CaiT layer scale)
-        self.gamma = nn.Parameter(torch.full((dim,), layer_scale))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.dwconv(x).transpose(1, 2)  # (B, T, D): LayerNorm and Linear act on the last axis
-        h = self.pw2(self.act(self.pw1(self.norm(h))))
-        return x + (self.gamma * h).transpose(1, 2)
-
-    def bf16_matmuls(self) -> int:
-        """bf16 pointwise layers with a bf16 hidden activation (:func:`tts.precision.bf16_mlp`)."""
-        from tts.precision import bf16_mlp
-
-        self.pw1, self.pw2 = bf16_mlp(self.pw1, self.pw2)
-        return 2
 
 
 class ISTFTGenerator(Vocoder):
