@@ -76,10 +76,10 @@ def main() -> int:
     ds, de = np.array(d_start) * 1000, np.array(d_end) * 1000
     print(f"{len(texts)} sentences, {total} words, {matched} matched with Whisper base")
     print(
-        f"start: mean {ds.mean():.0f} ms, median {np.median(ds):.0f} ms, 90th pct {np.percentile(ds, 90):.0f} ms"
+        f"start: mean {ds.mean():.0f} ms, median {np.median(ds):.0f} ms, p90 {np.percentile(ds, 90):.0f} ms"
     )
     print(
-        f"end:   mean {de.mean():.0f} ms, median {np.median(de):.0f} ms, 90th pct {np.percentile(de, 90):.0f} ms"
+        f"end:   mean {de.mean():.0f} ms, median {np.median(de):.0f} ms, p90 {np.percentile(de, 90):.0f} ms"
     )
     print(f"boundaries (start and end): mean {np.concatenate([ds, de]).mean():.0f} ms")
     return 0
