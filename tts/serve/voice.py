@@ -44,9 +44,7 @@ def load_synthesizers(
     if onnx_export_dir(folder) is not None:
         shared = load_onnx_voice(folder, threads)
         return [OnnxSynthesizer(shared, max_chars=max_chars) for _ in range(workers)]
-    log.warning(
-        "%s has no ONNX export: serving with PyTorch (slower; tts-voice export-onnx)", folder
-    )
+    log.warning("%s has no ONNX export: serving with PyTorch (slower; tts-voice export-onnx)", folder)
     from tts.synthesizer import Synthesizer
 
     return [Synthesizer.from_pretrained(folder, threads=threads, max_chars=max_chars) for _ in range(workers)]

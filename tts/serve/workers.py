@@ -141,8 +141,10 @@ class SynthesisPool:
         if max_queue < 0:
             raise ValueError(f"max_queue must be >= 0, got {max_queue}")
         self.synthesizers = list(synthesizers)
-        self._jobs: queue.Queue[Job | None] = queue.Queue(maxsize=max_queue or 1)
+        # admission is counted (``_outstanding``), so the queue itself needs no bound
+        self._jobs: queue.Queue[Job | None] = queue.Queue()
         self._max_queue = max_queue
+        self._outstanding = 0  # jobs submitted and not finished: queued + running
         self._lock = threading.Lock()
         self._stats = PoolStats(workers=len(self.synthesizers), max_queue=max_queue)
         self._closed = False
@@ -161,24 +163,20 @@ class SynthesisPool:
     def stats(self) -> PoolStats:
         with self._lock:
             s = PoolStats(**vars(self._stats))
-        s.queued = self._jobs.qsize()
+            s.queued = self._outstanding - s.active
         return s
 
     def submit(self, job: Job) -> None:
-        """Queue ``job``; raises :class:`PoolBusy` when ``max_queue`` jobs already wait (with
-        ``max_queue=0``, when no worker is idle)."""
+        """Queue ``job``; raises :class:`PoolBusy` when every worker has a job and ``max_queue``
+        more already wait."""
         with self._lock:
             if self._closed:
                 raise PoolBusy("the server is stopping")
-            idle = self._stats.workers - self._stats.active - self._jobs.qsize()
-            if self._max_queue == 0 and idle <= 0:
+            if self._outstanding >= self._stats.workers + self._max_queue:
                 self._stats.rejected += 1
                 raise PoolBusy
-            try:
-                self._jobs.put_nowait(job)
-            except queue.Full:
-                self._stats.rejected += 1
-                raise PoolBusy from None
+            self._outstanding += 1
+            self._jobs.put_nowait(job)
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the workers after their current chunk; queued jobs are cancelled unread."""
@@ -203,15 +201,17 @@ class SynthesisPool:
             if job is None:
                 return
             if job.cancelled.is_set():
-                self._count("cancelled")
+                self._count("cancelled", finished=True)
                 continue
             with self._lock:
                 self._stats.active += 1
+            outcome = "failed"
             try:
-                self._count(self._run(synth, job))
+                outcome = self._run(synth, job)
             finally:
                 with self._lock:
                     self._stats.active -= 1
+                self._count(outcome, finished=True)
 
     @staticmethod
     def _run(synth: SynthesizerBase, job: Job) -> str:
@@ -238,6 +238,7 @@ class SynthesisPool:
             if close is not None:
                 close()  # a generator stopped early releases what it holds now
 
-    def _count(self, what: str) -> None:
+    def _count(self, what: str, finished: bool = False) -> None:
         with self._lock:
             setattr(self._stats, what, getattr(self._stats, what) + 1)
+            self._outstanding -= finished
