@@ -184,7 +184,7 @@ def _add_speaker_similarity(rows: list[dict[str, Any]], utts: Sequence[Utterance
 
     refs: dict[Path, np.ndarray] = {}
     for row, u in zip(rows, utts):
-        if "_ref_emb" in row:
+        if "_ref_emb" in row and u.reference_wav is not None:
             refs[Path(u.reference_wav)] = row.pop("_ref_emb")
     if not refs:
         return
