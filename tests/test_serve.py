@@ -137,6 +137,21 @@ def test_bad_requests_get_json_errors_and_the_server_keeps_serving(server: tuple
     assert httpx.get(f"{url}/health").json()["status"] == "ok"
 
 
+def test_the_openai_client(server: tuple[str, int]) -> None:
+    """The documented ``openai`` example: streamed wav, the extensions in ``extra_body``, errors."""
+    openai = pytest.importorskip("openai")
+    url, _ = server
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+    with client.audio.speech.with_streaming_response.create(
+        model="tts-1", voice="bob", input=TWO, response_format="wav", extra_body={"seed": 1}
+    ) as response:
+        audio = b"".join(response.iter_bytes())
+    samples, rate = decode(audio)
+    assert rate == 22050 and np.abs(samples).max() > 0.01
+    with pytest.raises(openai.BadRequestError, match="alice, bob"):
+        client.audio.speech.create(model="tts-1", voice="alloy", input="Hi.", response_format="wav")
+
+
 def test_wyoming_describe_and_synthesize(server: tuple[str, int]) -> None:
     from wyoming.audio import AudioChunk, AudioStart, AudioStop
     from wyoming.client import AsyncTcpClient
