@@ -20,7 +20,8 @@ from pathlib import Path
 import torch
 
 from tts.config import override
-from tts.vocoder.config import GENERATOR_KINDS, VocoderConfig, build_generator
+from tts.train.vocoder import VocoderTrainConfig
+from tts.vocoder.config import GENERATOR_KINDS, build_generator
 
 
 def _best_time(fn, repeats: int) -> float:
@@ -33,10 +34,10 @@ def _best_time(fn, repeats: int) -> float:
     return min(times)
 
 
-def _train_step_times(cfg: VocoderConfig, batch: int, repeats: int) -> tuple[float, float]:
+def _train_step_times(cfg: VocoderTrainConfig, batch: int, repeats: int) -> tuple[float, float]:
     from tts.audio import MelSpectrogram
-    from tts.vocoder.discriminators import Discriminator
-    from tts.vocoder.losses import (
+    from tts.train.discriminators import Discriminator
+    from tts.train.vocoder_losses import (
         MultiResolutionSTFTLoss,
         discriminator_loss,
         feature_matching_loss,
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
-    base = VocoderConfig()
+    base = VocoderTrainConfig()
     if args.config:
         from tts.config import load_toml
 

@@ -275,11 +275,11 @@ def test_full_size_configs_fit_their_stages_and_the_readme() -> None:
     from tts.text import Tokenizer
     from tts.train.acoustic import AcousticDataConfig
     from tts.train.config import TrainConfig
+    from tts.train.discriminators import Discriminator
     from tts.train.vae import VAEDataConfig
-    from tts.train.vocoder import VocoderDataConfig
+    from tts.train.vocoder import VocoderDataConfig, VocoderTrainConfig
     from tts.vae.mel_vae import MelVAE, MelVAEConfig
-    from tts.vocoder import VocoderConfig, build_generator
-    from tts.vocoder.discriminators import Discriminator
+    from tts.vocoder import build_generator
 
     def millions(module) -> float:
         return round(sum(p.numel() for p in module.parameters()) / 1e6, 2)
@@ -301,7 +301,7 @@ def test_full_size_configs_fit_their_stages_and_the_readme() -> None:
     assert override(AcousticDataConfig(), cfg["acoustic"]["data"]).max_frames == 20_000
     assert millions(acoustic) == 18.34
 
-    vocoder = override(VocoderConfig(), cfg["vocoder"]["model"])
+    vocoder = override(VocoderTrainConfig(), cfg["vocoder"]["model"])
     override(VocoderDataConfig(), cfg["vocoder"]["data"])
     assert (train["vocoder"].batch_size, vocoder.segment_samples) == (16, 16384)
     assert (

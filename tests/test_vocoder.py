@@ -12,19 +12,20 @@ import torch
 from tts.audio import AudioConfig, MelSpectrogram, log_mel
 from tts.checkpoint import CheckpointError, save_weights
 from tts.config import from_dict, override, to_dict
-from tts.vocoder import VocoderConfig, build_generator, load_vocoder, save_vocoder
-from tts.vocoder.discriminators import Discriminator, DiscriminatorConfig
-from tts.vocoder.generators import ISTFTGeneratorConfig
-from tts.vocoder.griffin_lim import GriffinLim
-from tts.vocoder.hifigan import HiFiGANConfig
-from tts.vocoder.istft import InverseSTFT, stft
-from tts.vocoder.load import warm_start
-from tts.vocoder.losses import (
+from tts.train.discriminators import Discriminator, DiscriminatorConfig
+from tts.train.vocoder import VocoderTrainConfig
+from tts.train.vocoder_losses import (
     MultiResolutionSTFTLoss,
     discriminator_loss,
     feature_matching_loss,
     generator_adversarial_loss,
 )
+from tts.vocoder import VocoderConfig, build_generator, load_vocoder, save_vocoder
+from tts.vocoder.generators import ISTFTGeneratorConfig
+from tts.vocoder.griffin_lim import GriffinLim
+from tts.vocoder.hifigan import HiFiGANConfig
+from tts.vocoder.istft import InverseSTFT, stft
+from tts.vocoder.load import warm_start
 
 HOP = 256
 TINY_ISTFT = VocoderConfig(istft=ISTFTGeneratorConfig(dim=32, intermediate_dim=64, num_layers=2))
@@ -139,14 +140,16 @@ def test_generator_rejects_bad_mels() -> None:
 
 
 def test_vocoder_config_validates_and_round_trips() -> None:
-    for cfg in (VocoderConfig(), TINY_HIFIGAN, override(TINY_ISTFT, {"discriminator": to_dict(TINY_DISC)})):
+    for cfg in (VocoderConfig(), TINY_HIFIGAN):
         assert from_dict(VocoderConfig, to_dict(cfg)) == cfg
+    train = override(VocoderTrainConfig(istft=TINY_ISTFT.istft), {"discriminator": to_dict(TINY_DISC)})
+    assert from_dict(VocoderTrainConfig, to_dict(train)) == train and train.model() == TINY_ISTFT
     with pytest.raises(ValueError, match="unknown vocoder generator"):
         VocoderConfig(generator="wavenet")
     with pytest.raises(ValueError, match="only used with generator = 'hifigan'"):
         VocoderConfig(hifigan=HiFiGANConfig())
     with pytest.raises(ValueError, match="multiple of the hop"):
-        VocoderConfig(segment_samples=8000)
+        VocoderTrainConfig(segment_samples=8000)
     with pytest.raises(ValueError, match="multiply to"):
         build_generator(
             VocoderConfig(generator="hifigan", hifigan=HiFiGANConfig(upsample_rates=(8, 8, 2, 4)))
@@ -289,7 +292,7 @@ def test_phase_losses_ignore_whole_turns_and_see_frame_to_frame_errors(speech_li
     """APNet's anti-wrapping phase losses: zero for the true phase shifted by whole turns, positive
     for a phase that drifts from frame to frame (the frame-rate buzz), and the amplitude term is the
     log-magnitude MSE."""
-    from tts.vocoder.losses import amplitude_phase_losses, anti_wrap
+    from tts.train.vocoder_losses import amplitude_phase_losses, anti_wrap
 
     x = torch.tensor([0.0, 2 * math.pi, -4 * math.pi + 0.1, math.pi - 0.1])
     torch.testing.assert_close(anti_wrap(x), torch.tensor([0.0, 0.0, 0.1, math.pi - 0.1]), atol=1e-5, rtol=0)
@@ -308,7 +311,7 @@ def test_phase_losses_ignore_whole_turns_and_see_frame_to_frame_errors(speech_li
 def test_phase_floor_ignores_the_noise_floor_and_keeps_the_partials(speech_like_wav) -> None:
     """``floor_db``: scrambling the phase of bins far below their frame's peak leaves the floored
     phase loss at zero (the plain mean sees it); scrambling the loud bins still shows."""
-    from tts.vocoder.losses import amplitude_phase_losses
+    from tts.train.vocoder_losses import amplitude_phase_losses
 
     wav, _ = _mel(0.5, speech_like_wav)
     spec = stft(wav)
@@ -393,3 +396,19 @@ def test_istft_context_frames_cover_the_receptive_field() -> None:
 
         assert torch.allclose(window(voc.context_frames), whole, atol=1e-5)
         assert not torch.allclose(window(voc.context_frames - 4), whole, atol=1e-5)
+
+
+def test_vocoder_files_keep_the_network_not_the_training(tmp_path: Path) -> None:
+    """A vocoder file stores the network's config only; files from before the model/training
+    split (training settings stored with the model, like the shipped voice's) still load."""
+    from tts.checkpoint import load_weights, save_weights
+
+    train_cfg = VocoderTrainConfig(istft=TINY_ISTFT.istft, segment_samples=2048)
+    gen = build_generator(train_cfg)
+    path = save_vocoder(tmp_path / "v.safetensors", gen, train_cfg)
+    tensors, config, meta = load_weights(path, kind="vocoder")
+    assert set(config) == {"generator", "istft", "hifigan", "audio"}
+    old = save_weights(tmp_path / "old.safetensors", tensors, "vocoder", to_dict(train_cfg), meta)
+    mel = torch.randn(1, 80, 12) - 5.0
+    with torch.no_grad():
+        torch.testing.assert_close(load_vocoder(old)(mel), load_vocoder(path)(mel))

@@ -8,12 +8,12 @@ import pytest
 import torch
 
 from tts.config import override, to_dict
-from tts.train.vocoder import VocoderDataConfig, VocoderTask
-from tts.vocoder import VocoderConfig, load_vocoder
-from tts.vocoder.discriminators import DiscriminatorConfig
+from tts.train.discriminators import DiscriminatorConfig
+from tts.train.vocoder import VocoderDataConfig, VocoderTask, VocoderTrainConfig
+from tts.vocoder import load_vocoder
 from tts.vocoder.generators import ISTFTGeneratorConfig
 
-TINY = VocoderConfig(
+TINY = VocoderTrainConfig(
     istft=ISTFTGeneratorConfig(dim=32, intermediate_dim=64, num_layers=2),
     discriminator=DiscriminatorConfig(
         periods=(2, 3), mpd_channels=(4, 8, 8), mrd_resolutions=((512, 128, 512),), mrd_channels=4
@@ -182,7 +182,7 @@ def test_synthetic_vocoder_recipes_parse(recipe: Path) -> None:
 
     stage = load_toml(recipe)
     assert set(stage) <= set(STAGE_TABLES)
-    cfg = override(VocoderConfig(), stage["model"])
+    cfg = override(VocoderTrainConfig(), stage["model"])
     override(TrainConfig(), stage["train"])
     override(VocoderDataConfig(), stage.get("data", {}))
     assert cfg.generator == "istft" and (cfg.istft.dim, cfg.istft.num_layers) == (384, 8)

@@ -15,7 +15,7 @@ def length_mask(
     """``lengths: (B,) -> (B, 1, max_len)`` mask, 1 (True) on the valid frames of each item.
 
     ``max_len`` defaults to the longest length; ``dtype=torch.bool`` gives a boolean mask."""
-    max_len = int(lengths.max()) if max_len is None else int(max_len)
+    max_len = int(lengths.max()) if max_len is None else max_len  # no int(): a traced shape stays dynamic
     valid = torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
     return valid.unsqueeze(1).to(dtype)
 

@@ -6,7 +6,7 @@ by construction. Two phases:
 
 1. ``step < adversarial_start_step``: reconstruction only — ``45 · L1(mel) + MR-STFT`` on the
    generator, plus for the iSTFT head APNet's amplitude and anti-wrapping phase losses on the
-   predicted spectrum (``tts.vocoder.losses``). No discriminator runs, which makes steps ~50×
+   predicted spectrum (``tts.train.vocoder_losses``). No discriminator runs, which makes steps ~50×
    cheaper on a CPU; the phase losses teach frame-to-frame phase coherence that the magnitude
    losses cannot see.
 2. afterwards the HiFi-GAN recipe: the discriminator step (least squares, real vs detached fake)
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -30,21 +30,43 @@ from torch import nn
 
 from tts.audio import AudioConfig, MelSpectrogram
 from tts.config import override, to_dict
+from tts.train.discriminators import Discriminator, DiscriminatorConfig
 from tts.train.task import Batch, TrainTask
-from tts.vocoder.config import VocoderConfig, build_generator
-from tts.vocoder.discriminators import Discriminator
-from tts.vocoder.generators import Vocoder, fp32_region
-from tts.vocoder.istft import refine_phase, stft
-from tts.vocoder.load import save_vocoder, warm_start
-from tts.vocoder.losses import (
+from tts.train.vocoder_losses import (
     MultiResolutionSTFTLoss,
+    VocoderLossConfig,
     amplitude_phase_losses,
     discriminator_loss,
     feature_matching_loss,
     generator_adversarial_loss,
 )
+from tts.vocoder.config import VocoderConfig, build_generator
+from tts.vocoder.generators import Vocoder, fp32_region
+from tts.vocoder.istft import refine_phase, stft
+from tts.vocoder.load import save_vocoder, warm_start
 
 STAGE_TABLES = ("model", "data", "train")
+
+
+@dataclass(frozen=True)
+class VocoderTrainConfig(VocoderConfig):
+    """A vocoder and how to train it (the ``[model]`` table of a vocoder recipe): the network's
+    settings (:class:`~tts.vocoder.config.VocoderConfig`, all that an exported file keeps) plus
+    the discriminators, the loss weights, the GAN warm-up and the training segment length."""
+
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    loss: VocoderLossConfig = field(default_factory=VocoderLossConfig)
+    #: steps of reconstruction-only (mel + MR-STFT) pre-training before the GAN losses start
+    adversarial_start_step: int = 0
+    segment_samples: int = 8192  #: training segment length, a multiple of the hop
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.adversarial_start_step < 0:
+            raise ValueError(f"adversarial_start_step must be >= 0, got {self.adversarial_start_step}")
+        hop = self.audio.hop_length
+        if self.segment_samples < 4 * hop or self.segment_samples % hop:
+            raise ValueError(f"segment_samples must be a multiple of the hop ({hop}) and >= {4 * hop}")
 
 
 @dataclass(frozen=True)
@@ -73,14 +95,14 @@ class VocoderTask(TrainTask):
     def __init__(
         self,
         data_dir: str | Path,
-        cfg: VocoderConfig | None = None,
+        cfg: VocoderTrainConfig | None = None,
         data_cfg: VocoderDataConfig | None = None,
     ) -> None:
         from tts.data.manifest import load_manifest
 
         self.data_dir = Path(data_dir)
         self.manifest = load_manifest(self.data_dir)
-        cfg = cfg or VocoderConfig()
+        cfg = cfg or VocoderTrainConfig()
         # the data decides the audio settings; a recipe that names different ones is a mistake
         if cfg.audio != self.manifest.audio:
             if cfg.audio != AudioConfig():
@@ -310,7 +332,7 @@ def run(args: argparse.Namespace) -> int:
         )
     task = VocoderTask(
         args.data,
-        override(VocoderConfig(), stage.get("model")),
+        override(VocoderTrainConfig(), stage.get("model")),
         override(VocoderDataConfig(), stage.get("data")),
     )
     metrics = train_from_args(task, args, override(TrainConfig(), DEFAULT_TRAIN))

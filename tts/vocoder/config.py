@@ -1,40 +1,39 @@
-"""``VocoderConfig``: everything that defines a vocoder and its training, and the generator factory.
+"""``VocoderConfig``: what defines a vocoder network, and the generator factory.
 
 The config is stored in every exported vocoder file; :func:`build_generator` rebuilds the network
-from it (nanoGPT style), so a file is self-describing.
+from it (nanoGPT style), so a file is self-describing. How a vocoder is *trained* (discriminators,
+loss weights, segment length) is :class:`tts.train.vocoder.VocoderTrainConfig`, which extends this
+class: loading a vocoder for inference never imports the training code.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from tts.audio import AudioConfig
-from tts.vocoder.discriminators import DiscriminatorConfig
 from tts.vocoder.generators import ISTFTGenerator, ISTFTGeneratorConfig, Vocoder
 from tts.vocoder.hifigan import HIFIGAN_PRESETS, HiFiGANConfig, HiFiGANGenerator
-from tts.vocoder.losses import VocoderLossConfig
 
 GENERATOR_KINDS = ("istft", *HIFIGAN_PRESETS, "hifigan")
+#: settings that vocoder files written before the model/training split stored with the model;
+#: they describe the training run only and are dropped when such a file is read
+TRAINING_KEYS = ("discriminator", "loss", "adversarial_start_step", "segment_samples")
 
 
 @dataclass(frozen=True)
 class VocoderConfig:
-    """A vocoder: generator kind and sizes, discriminators, loss weights and training schedule.
+    """A vocoder network: generator kind and sizes, and the mel it reads.
 
     ``generator`` is ``"istft"`` (default: ConvNeXt + inverse-STFT head), ``"hifigan_v1"``,
     ``"hifigan_v2"``, ``"hifigan_v3"`` (the paper's presets) or ``"hifigan"`` (sizes from ``hifigan``).
     """
 
     generator: str = "istft"  #: generator architecture (see above)
-    #: ConvNeXt sizes; the default d=256 × 8 blocks is 3.6 M parameters, RTF ≈ 0.015 on one CPU core
+    #: ConvNeXt sizes (the default is d=256 x 8 blocks, 3.6 M parameters)
     istft: ISTFTGeneratorConfig = field(default_factory=ISTFTGeneratorConfig)
     #: HiFi-GAN sizes for generator = "hifigan"; None for the presets and for "istft"
     hifigan: HiFiGANConfig | None = None
-    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
-    loss: VocoderLossConfig = field(default_factory=VocoderLossConfig)
-    #: steps of reconstruction-only (mel + MR-STFT) pre-training before the GAN losses start
-    adversarial_start_step: int = 0
-    segment_samples: int = 8192  #: training segment length, a multiple of the hop
     audio: AudioConfig = field(default_factory=AudioConfig)  #: the mel the vocoder reads
 
     def __post_init__(self) -> None:
@@ -47,17 +46,23 @@ class VocoderConfig:
             )
         if self.generator == "hifigan" and self.hifigan is None:
             raise ValueError("generator = 'hifigan' needs a [hifigan] size table")
-        if self.adversarial_start_step < 0:
-            raise ValueError(f"adversarial_start_step must be >= 0, got {self.adversarial_start_step}")
-        hop = self.audio.hop_length
-        if self.segment_samples < 4 * hop or self.segment_samples % hop:
-            raise ValueError(f"segment_samples must be a multiple of the hop ({hop}) and >= {4 * hop}")
 
     def hifigan_sizes(self) -> HiFiGANConfig:
         """The HiFi-GAN sizes in effect (preset or explicit)."""
         if self.generator == "istft":
             raise ValueError("the istft generator has no HiFi-GAN sizes")
         return self.hifigan if self.hifigan is not None else HIFIGAN_PRESETS[self.generator]
+
+    def model(self) -> VocoderConfig:
+        """The network's own settings (a training config's, without the training ones)."""
+        return VocoderConfig(
+            generator=self.generator, istft=self.istft, hifigan=self.hifigan, audio=self.audio
+        )
+
+
+def stored_model_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A vocoder file's stored config without the training settings older files kept in it."""
+    return {k: v for k, v in config.items() if k not in TRAINING_KEYS}
 
 
 def build_generator(cfg: VocoderConfig) -> Vocoder:

@@ -17,7 +17,7 @@ from torch.nn.utils import parametrize
 from tts.audio import AudioConfig
 from tts.checkpoint import CheckpointError, load_weights, no_default_init, save_weights
 from tts.config import from_dict, to_dict
-from tts.vocoder.config import VocoderConfig, build_generator
+from tts.vocoder.config import VocoderConfig, build_generator, stored_model_config
 from tts.vocoder.generators import Vocoder
 
 GRIFFIN_LIM = "griffin-lim"
@@ -45,7 +45,7 @@ def save_vocoder(
         path,
         inference_state_dict(generator),
         "vocoder",
-        to_dict(cfg),
+        to_dict(cfg.model()),
         {"parameters": n_params, **(meta or {})},
     )
 
@@ -54,7 +54,7 @@ def read_vocoder(path: str | Path) -> tuple[VocoderConfig, dict[str, torch.Tenso
     """``(config, plain weights, meta)`` of a vocoder file; ``CheckpointError`` if it is not one."""
     tensors, config, meta = load_weights(path, kind="vocoder")
     try:
-        cfg = from_dict(VocoderConfig, config)
+        cfg = from_dict(VocoderConfig, stored_model_config(config))
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"vocoder file {path} has an invalid config: {e}") from e
     return cfg, tensors, meta
