@@ -30,7 +30,9 @@ TORCH_FREE = (
     "tts.speech",
     "tts.onnx_runtime",
     "tts.text",
+    "tts.backends",
     "tts.cli.voice",
+    "tts.cli.synth",
 )
 
 

@@ -5,14 +5,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["OnnxSynthesizer", "Synthesizer", "__version__"]
+__all__ = ["OnnxSynthesizer", "Synthesizer", "__version__", "load"]
 
 if TYPE_CHECKING:
+    from tts.backends import load
     from tts.onnx_runtime import OnnxSynthesizer
     from tts.synthesizer import Synthesizer
 
 
 def __getattr__(name: str) -> Any:  # lazy: `import tts` must not import torch
+    if name == "load":  # torch-free until it picks the PyTorch backend
+        from tts.backends import load
+
+        return load
     if name == "Synthesizer":
         from tts.synthesizer import Synthesizer
 

@@ -20,3 +20,6 @@ VOCODER_WEIGHTS = ("int8", "fp32")
 ONNX_DIR = "onnx"
 ONNX_MANIFEST = "manifest.json"
 ONNX_FORMAT = 1  #: manifest format version, written by the exporter and checked by the runtime
+
+#: synthesizer backends (:func:`tts.backends.load`): "auto" picks ONNX when the voice has an export
+BACKENDS = ("auto", "onnx", "torch")

@@ -29,13 +29,10 @@ from typing import TYPE_CHECKING, NoReturn
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from tts.onnx_runtime import OnnxSynthesizer
     from tts.speech import SynthesizerBase
-    from tts.synthesizer import Synthesizer
 
 PROG = "tts-synth"
 FORMATS = ("wav", "flac")
-BACKENDS = ("auto", "torch", "onnx")
 
 
 class UsageError(Exception):
@@ -72,7 +69,7 @@ def _float_at_least(low: float, strict: bool) -> Callable[[str], float]:
 
 def build_parser() -> argparse.ArgumentParser:
     from tts import __version__
-    from tts.voice import PRECISIONS, SAMPLERS  # torch-free
+    from tts.names import BACKENDS, PRECISIONS, SAMPLERS  # torch-free
 
     p = _Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("text", nargs="?", help='text to speak; "-" or omitted with piped stdin: read stdin')
@@ -247,76 +244,38 @@ def print_phonemes(args: argparse.Namespace, texts: list[tuple[int, str]]) -> in
     return 0
 
 
-def torch_only_options(args: argparse.Namespace) -> list[str]:
-    """The options given that only the PyTorch backend implements."""
-    out = []
-    if args.device != "cpu":
-        out.append(f"--device {args.device}")
-    if args.vocoder not in (None, "default"):
-        out.append(f"--vocoder {args.vocoder}")
-    if args.precision == "bf16":
-        out.append("--precision bf16")
-    return out
+def load_synthesizer(args: argparse.Namespace) -> SynthesizerBase:
+    """The synthesizer the arguments ask for (:func:`tts.backends.load`: ``--backend auto`` takes
+    the voice's ONNX export unless a torch-only option is given)."""
+    kwargs: dict = {"max_chars": None} if args.raw else {}  # streaming holds one sentence at a time
+    if args.lexicon:
+        kwargs["lexicon"] = args.lexicon
+    if args.device.startswith("cuda"):
+        import torch
 
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device {args.device}: no CUDA device available")
+    from tts.backends import load, torch_only
 
-def load_onnx_synthesizer(args: argparse.Namespace, **limit: object) -> OnnxSynthesizer | None:
-    """The ONNX backend when ``--backend`` asks for it or ``auto`` can use it, else None."""
-    if args.backend == "torch":
-        return None
-    from tts.voice import resolve_voice_dir
-
-    explicit = args.backend == "onnx"
-    if explicit and (bad := torch_only_options(args)):
+    if args.backend == "onnx" and torch_only(args.device, args.vocoder, args.precision):
+        bad = [f"--device {args.device}"] if args.device != "cpu" else []
+        bad += [f"--vocoder {args.vocoder}"] if args.vocoder not in (None, "default") else []
+        bad += ["--precision bf16"] if args.precision == "bf16" else []
         raise UsageError(
             f"--backend onnx runs on the CPU in fp32 with the voice's own vocoder: drop {', '.join(bad)}"
         )
-    if not explicit and torch_only_options(args):
-        return None
     try:
-        folder, _ = resolve_voice_dir(args.voice)
-    except FileNotFoundError as e:
-        raise UsageError(str(e)) from e
-    from tts.onnx_runtime import OnnxSynthesizer, onnx_export_dir
-
-    if onnx_export_dir(folder) is None and not explicit:
-        return None
-    try:
-        return OnnxSynthesizer.from_pretrained(
-            folder, threads=args.threads, phase_iterations=_phase_iterations(args), **limit
-        )  # type: ignore[arg-type]
-    except FileNotFoundError as e:
-        raise UsageError(str(e)) from e
-    except (ImportError, ValueError) as e:  # no onnxruntime, or a stale/broken export
-        if explicit:
-            raise
-        warnings.warn(f"ONNX export not usable ({e}); using PyTorch", stacklevel=1)
-        return None
-
-
-def load_synthesizer(args: argparse.Namespace) -> Synthesizer | OnnxSynthesizer:
-    limit: dict = {"max_chars": None} if args.raw else {}  # streaming holds one sentence at a time
-    if args.lexicon:
-        limit["lexicon"] = args.lexicon
-    onnx = load_onnx_synthesizer(args, **limit)
-    if onnx is not None:
-        return onnx
-    import torch
-
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError(f"--device {args.device}: no CUDA device available")
-    from tts.synthesizer import Synthesizer
-
-    try:
-        return Synthesizer.from_pretrained(
+        return load(
             args.voice,
+            args.backend,
+            threads=args.threads,
             device=args.device,
             vocoder=args.vocoder,
-            threads=args.threads,
             precision=args.precision,
             phase_iterations=_phase_iterations(args),
-            **limit,
+            **kwargs,
         )
-    except FileNotFoundError as e:  # no voice installed / folder missing
+    except FileNotFoundError as e:  # no voice installed / folder missing / no export for --backend onnx
         raise UsageError(str(e)) from e
 
 

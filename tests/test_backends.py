@@ -1,0 +1,73 @@
+"""``tts.load``: the library picks the backend (ONNX export when usable, else PyTorch), not the CLIs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from tiny_voice import build_tiny_voice
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+import tts  # noqa: E402
+from tts.backends import load, torch_only  # noqa: E402
+from tts.cli.voice import main as voice_main  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def voices(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A voice with an ONNX export and the same voice without one."""
+    root = tmp_path_factory.mktemp("voices")
+    plain = build_tiny_voice(root / "plain", vocoder_phase="instantaneous")
+    exported = root / "exported"
+    shutil.copytree(plain, exported)
+    assert voice_main(["export-onnx", "--voice", str(exported), "--vocoder-weights", "fp32"]) == 0
+    return exported, plain
+
+
+def test_auto_takes_the_export_when_there_is_one(voices: tuple[Path, Path]) -> None:
+    exported, plain = voices
+    assert tts.load is load  # the package attribute is the function
+    assert load(exported, threads=1).backend == "onnx"
+    assert load(plain, threads=1).backend == "torch"
+    assert load(exported, "torch", threads=1).backend == "torch"
+    assert load(exported, precision="bf16", threads=1).backend == "torch"  # torch-only: auto gives PyTorch
+
+
+def test_explicit_onnx_refuses_what_it_cannot_do(voices: tuple[Path, Path]) -> None:
+    exported, plain = voices
+    assert torch_only() == [] and torch_only("cuda", "griffin-lim", "bf16") == [
+        "device='cuda'",
+        "vocoder='griffin-lim'",
+        "precision='bf16'",
+    ]
+    with pytest.raises(ValueError, match="drop vocoder='griffin-lim'"):
+        load(exported, "onnx", vocoder="griffin-lim")
+    with pytest.raises(FileNotFoundError, match="export-onnx"):
+        load(plain, "onnx")
+    with pytest.raises(ValueError, match="unknown backend 'tensorflow'"):
+        load(exported, "tensorflow")
+
+
+def test_a_stale_export_falls_back_with_a_warning(voices: tuple[Path, Path], tmp_path: Path) -> None:
+    exported, _ = voices
+    stale = tmp_path / "stale"
+    shutil.copytree(exported, stale)
+    manifest = stale / "onnx" / "manifest.json"
+    m = json.loads(manifest.read_text())
+    m["source_sizes"]["vocoder.safetensors"] += 1  # as if the vocoder had changed after the export
+    manifest.write_text(json.dumps(m))
+    with pytest.warns(UserWarning, match="using PyTorch"):
+        assert load(stale, threads=1).backend == "torch"
+    with pytest.raises(ValueError, match="re-export"):
+        load(stale, "onnx")
+
+
+def test_both_backends_speak_the_same_text(voices: tuple[Path, Path]) -> None:
+    exported, _ = voices
+    a = load(exported, "onnx", threads=1).synthesize("Hello there.", temperature=0.0)
+    b = load(exported, "torch", threads=1, precision="fp32").synthesize("Hello there.", temperature=0.0)
+    assert a.tokens == b.tokens and len(a.samples) == len(b.samples)

@@ -1,0 +1,101 @@
+"""``tts.load``: a voice's synthesizer on the backend that suits it (torch-free until it picks PyTorch).
+
+Two backends run the same voice (same API, :class:`tts.speech.SynthesizerBase`):
+
+- ``"onnx"``: :class:`tts.onnx_runtime.OnnxSynthesizer`, the voice's ``onnx/`` export on onnxruntime
+  and numpy. Never imports torch: the fast start and the fast path on a CPU.
+- ``"torch"``: :class:`tts.synthesizer.Synthesizer`, the ``.safetensors`` weights on PyTorch: GPUs,
+  another vocoder than the voice's own, bf16.
+
+``backend="auto"`` (the default of ``tts.load``, ``tts-synth``, ``tts-eval`` and ``tts-serve``)
+takes ONNX when the voice has an export and nothing torch-only is asked for (a device other than
+the CPU, another vocoder, ``precision="bf16"``); an export that cannot be used (stale, broken,
+onnxruntime missing) then gives a warning and PyTorch.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+from tts.names import BACKENDS
+from tts.speech import SynthesizerBase
+
+
+def torch_only(device: str = "cpu", vocoder: str | Path | None = None, precision: str = "auto") -> list[str]:
+    """What of these settings only the PyTorch backend implements (empty: ONNX can run them)."""
+    out = []
+    if device != "cpu":
+        out.append(f"device={device!r}")
+    if vocoder not in (None, "default"):
+        out.append(f"vocoder={str(vocoder)!r}")
+    if precision == "bf16":
+        out.append("precision='bf16'")
+    return out
+
+
+def load(
+    voice: str | Path | None = None,
+    backend: str = "auto",
+    *,
+    threads: int | None = None,
+    device: str = "cpu",
+    vocoder: str | Path | None = None,
+    precision: str = "auto",
+    phase_iterations: int | None = None,
+    **kwargs: Any,
+) -> SynthesizerBase:
+    """A synthesizer for ``voice`` (a folder; default: the shipped voice or ``$TTS_VOICE_DIR``).
+
+    ``backend``: ``"auto"``, ``"onnx"`` or ``"torch"`` (module docstring). ``threads``: CPU threads
+    (per graph for ONNX; torch's process-wide count for PyTorch). ``device``, ``vocoder`` and
+    ``precision`` are PyTorch's (:meth:`Synthesizer.from_pretrained`); other keyword arguments go
+    to the synthesizer (``max_chars``, ``lexicon``, ...). Raises ``ValueError`` for an unknown
+    backend or torch-only settings with ``backend="onnx"``, ``FileNotFoundError`` when there is no
+    voice (or, for ``"onnx"``, no export) and ``CheckpointError`` for broken files.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    needs_torch = torch_only(device, vocoder, precision)
+    if backend == "onnx" and needs_torch:
+        drop = ", ".join(needs_torch)
+        raise ValueError(
+            f"the ONNX backend runs on the CPU in fp32 with the voice's own vocoder: drop {drop}"
+        )
+    if backend != "torch" and not needs_torch:
+        onnx = _load_onnx(
+            voice, explicit=backend == "onnx", threads=threads, phase_iterations=phase_iterations, **kwargs
+        )
+        if onnx is not None:
+            return onnx
+    from tts.synthesizer import Synthesizer
+
+    return Synthesizer.from_pretrained(
+        voice,
+        device=device,
+        vocoder=vocoder,
+        threads=threads,
+        precision=precision,
+        phase_iterations=phase_iterations,
+        **kwargs,
+    )
+
+
+def _load_onnx(voice: str | Path | None, explicit: bool, **kwargs: Any) -> SynthesizerBase | None:
+    """The ONNX synthesizer, or None when ``auto`` should fall back to PyTorch."""
+    from tts.onnx_runtime import OnnxSynthesizer, onnx_export_dir
+    from tts.voice import resolve_voice_dir
+
+    folder, _ = resolve_voice_dir(voice)  # FileNotFoundError: no voice at all
+    if onnx_export_dir(folder) is None and not explicit:
+        return None
+    try:
+        return OnnxSynthesizer.from_pretrained(folder, **kwargs)
+    except FileNotFoundError:
+        raise
+    except (ImportError, ValueError) as e:  # no onnxruntime, or a stale/broken export
+        if explicit:
+            raise
+        warnings.warn(f"ONNX export of {folder} not usable ({e}); using PyTorch", stacklevel=3)
+        return None
