@@ -79,6 +79,8 @@ def test_vocab_is_kokoro_v1():
         ),  # British keeps ː, has Q and centring diphthongs
         ("ɐpˈaɹəntli", "en-gb", "əpˈaɹəntli"),
         ("ɬaʊ ʔ ç", "en-us", "lW t k"),
+        ("stˈoːɹm", "en-us", "stˈɔɹm"),
+        ("sˈɛd, aɪ hæv. aɪ θˈɪŋk ðɪ ˈaɪ", "en-us", "sˈɛd, ˈI hæv. ˈI θˈɪŋk ðɪ ˈI"),  # pronoun I stressed
     ],
 )
 def test_espeak_to_kokoro(ipa: str, language: str, expected: str):

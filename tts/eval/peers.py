@@ -79,6 +79,7 @@ _ESPEAK_TO_MISAKI = {
         **_ESPEAK_TO_MISAKI_COMMON,
         "oʊ": "O",
         "ɜːɹ": "ɜɹ", "ɜː": "ɜɹ", "ɚ": "əɹ",  # "her" hɜː, "water" wˈɔːɾɚ: misaki US keeps the r
+        "oːɹ": "ɔɹ",  # "storm" stˈoːɹm: misaki US has no plain o
         "ː": "",  # misaki's American inventory has no length mark
     },
     "en-gb": {
@@ -87,6 +88,9 @@ _ESPEAK_TO_MISAKI = {
         "eə": "ɛː", "iə": "ɪə",  # centring diphthongs as misaki's British lexicon writes them
     },
 }  # fmt: skip
+# the pronoun "I" on its own: espeak leaves it unstressed, and Kokoro then all but swallows it
+# ("said, I have" was heard as "said, have"); misaki's lexicon stresses it
+_PRONOUN_I = re.compile(r"(?:(?<=^)|(?<=[ .,;:!?—…\"(“]))I(?=$|[ .,;:!?—…\")”])")
 _SYLLABIC_L = re.compile(r"(?<=[bdfɡkptvzsʃθðmnŋɾ])əl(?=[zs]?(?:$|[ .,;:!?]))")  # "bottles" bˈɑɾᵊlz
 
 
@@ -97,7 +101,8 @@ def espeak_to_kokoro(ipa: str, language: str = "en-us") -> str:
     diphthongs as single capitals (``aɪ→I aʊ→W eɪ→A ɔɪ→Y``, American ``oʊ→O``, British ``əʊ→Q``),
     affricates as ligatures (``dʒ→ʤ tʃ→ʧ``), a small schwa for syllabic consonants (``n̩→ᵊn``, final
     ``əl→ᵊl``), no length marks and an explicit r in American English (``ɜː→ɜɹ ɚ→əɹ``), and the British
-    centring diphthongs ``eə→ɛː iə→ɪə``. Espeak's near-open ``ɐ`` becomes ``ə``, a glottal stop its ``t``.
+    centring diphthongs ``eə→ɛː iə→ɪə``. Espeak's near-open ``ɐ`` becomes ``ə``, a glottal stop its ``t``,
+    American ``oːɹ`` misaki's ``ɔɹ``; the pronoun "I" gets the primary stress misaki's lexicon gives it.
     Anything left outside ``KOKORO_VOCAB`` is dropped (the model has no embedding for it).
 
     ipa: IPA with stress marks and punctuation; language: ``en-us`` or ``en-gb``.
@@ -108,6 +113,7 @@ def espeak_to_kokoro(ipa: str, language: str = "en-us") -> str:
     pattern = _table_pattern(language)
     out = pattern.sub(lambda m: table[m[0]], ipa)
     out = _SYLLABIC_L.sub("ᵊl", out)
+    out = _PRONOUN_I.sub("ˈI", out)
     return "".join(ch for ch in out if ch in KOKORO_VOCAB)
 
 
