@@ -21,7 +21,8 @@ pytest.importorskip("onnx")
 from tts.checkpoint import CheckpointError  # noqa: E402
 from tts.cli.synth import main as synth_main  # noqa: E402
 from tts.cli.voice import main as voice_main  # noqa: E402
-from tts.onnx_runtime import OnnxSynthesizer, durations_from_log, regulate_length  # noqa: E402
+from tts.onnx_runtime import OnnxSynthesizer  # noqa: E402
+from tts.pipeline import durations_from_log, regulate_length  # noqa: E402
 from tts.synthesizer import Synthesizer  # noqa: E402
 
 SHORT = "Hello there, how are you?"

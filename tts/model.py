@@ -20,7 +20,6 @@ Letters: B batch, N tokens, T latent frames, C latent channels, D encoder width,
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,8 +178,6 @@ class AcousticModel(nn.Module):
         generator: torch.Generator | None = None,
         durations: torch.Tensor | None = None,
         rounding: str | None = None,
-        runner: Callable[..., torch.Tensor] | None = None,
-        speaker_embedding: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         """Latents for token sequences.
 
@@ -189,9 +186,8 @@ class AcousticModel(nn.Module):
         ``steps``/``temperature``/``sampler`` default to the config; ``length_scale`` > 1 is slower
         speech; ``guidance`` is the classifier-free guidance weight (0 = off); ``generator`` seeds
         the starting noise; ``durations`` (B, N) replaces the predicted ones (e.g. ground truth);
-        ``rounding`` ("ceil" | "round") turns predicted durations into frames (default: the config's);
-        ``runner`` evaluates the denoiser (``tts.diffusion.objective.FlowMatching.velocity``);
-        ``speaker_embedding`` (B, S) replaces the embedding of ``speakers`` (e.g. a blend of speakers).
+        ``rounding`` ("ceil" | "round") turns predicted durations into frames (default: the config's).
+        Training-time inference (validation, tests); the synthesizers run :mod:`tts.pipeline`.
         """
         self._check_tokens(tokens, token_lengths)
         steps = self.cfg.steps if steps is None else steps
@@ -200,7 +196,7 @@ class AcousticModel(nn.Module):
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {temperature}")
         b = tokens.shape[0]
-        g = self._speaker(speakers, b, tokens.device) if speaker_embedding is None else speaker_embedding
+        g = self._speaker(speakers, b, tokens.device)
         h, mu, x_mask = self.encoder(tokens, token_lengths, g)
         if durations is None:
             logw = self.duration(h, x_mask, g)
@@ -214,7 +210,7 @@ class AcousticModel(nn.Module):
             raise ValueError("every utterance needs at least one latent frame (all durations are 0)")
         mu_y, y_mask, lengths = regulate_length(mu, durations)
         noise = gaussian_noise(mu_y.shape, generator, mu_y) * temperature
-        z = self.decoder.sample(noise, mu_y, y_mask, g, steps, sampler, guidance, runner)
+        z = self.decoder.sample(noise, mu_y, y_mask, g, steps, sampler, guidance)
         return {"latents": z, "latent_lengths": lengths, "durations": durations}
 
 

@@ -1,25 +1,21 @@
-"""Speak with onnxruntime and numpy only: the same pipeline as :class:`tts.synthesizer.Synthesizer`
-without importing torch.
+"""Speak with onnxruntime and numpy only: :class:`OnnxSynthesizer`, the fast CPU backend.
 
-Importing torch takes 1.5–2 s of a 2–3 s ``tts-synth`` cold start on the 2-core machine, while
-onnxruntime imports in 0.25 s; onnxruntime also runs the diffusion U-Net about twice as fast as
-eager PyTorch at one-sentence sizes (docs/benchmarks.md). A voice folder gets the four graphs with
-``tts-voice export-onnx`` (:mod:`tts.onnx_export`), into ``VOICE/onnx/``::
+It never imports torch (onnxruntime imports several times faster), and onnxruntime runs the small
+networks of one sentence faster than eager PyTorch (docs/benchmarks.md). A voice folder gets its
+four graphs with ``tts-voice export-onnx`` (:mod:`tts.onnx_export`), into ``VOICE/onnx/``::
 
-    ids ─encoder.onnx─▶ mu, logw ─numpy: durations, length regulation─▶ mu_y (B, C, T_lat)
-    noise ─ODE sampler (tts.samplers) over denoiser.onnx, guidance in numpy─▶ latents
-    latents ─vae_decoder.onnx─▶ mel (B, M, T) ─vocoder.onnx─▶ wav (B, T·hop)
+    ids ─encoder.onnx─▶ mu, logw ─pipeline (numpy)─▶ latents ─vae_decoder.onnx─▶ mel (B, M, T)
+    mel ─vocoder.onnx─▶ log-magnitude, phase ─numpy inverse STFT (+ phase refinement)─▶ wav (B, T·hop)
 
-Text handling, sentences, pauses and batching are :class:`tts.speech.SynthesizerBase`'s, so
-``OnnxSynthesizer`` has the ``Synthesizer`` API (``synthesize``, ``stream``,
-``synthesize_batch``, ``prepare``, ``speakers`` …). Differences: the starting noise comes from
-numpy's generator, so a seed gives other (equally likely) audio than the PyTorch backend with the
-same seed — with ``temperature=0`` the two agree to float rounding (tested). Everything runs in
-fp32 except an iSTFT vocoder exported with int8 block weights (the default, :mod:`tts.onnx_export`).
-With two or more threads the denoiser's batch runs as two parallel halves (:meth:`_denoise`).
-``stream`` vocodes long sentences in overlapping windows as the PyTorch backend does: the
-exported iSTFT vocoder returns its magnitude and phase, so the integrated phase is carried from one
-window to the next in numpy.
+Everything between the graphs (durations, length regulation, noise, the ODE sampler over
+``denoiser.onnx`` with guidance, speaker blends, sentences, streaming) is
+:class:`tts.speech.SynthesizerBase`'s and :mod:`tts.pipeline`'s, shared with the PyTorch
+:class:`tts.synthesizer.Synthesizer`: same API, and the same seed gives the same audio to float
+rounding. Everything runs in fp32 except an iSTFT vocoder exported with int8 block weights (the
+default, :mod:`tts.onnx_export`; exact on every x86-64 CPU, :mod:`tts.onnx_options`). With two or
+more threads the denoiser's batch runs as two parallel halves. ``stream`` vocodes long sentences in
+overlapping windows: the exported iSTFT vocoder returns its magnitude and phase, so an integrated
+phase is carried from one window to the next in numpy.
 """
 
 from __future__ import annotations
@@ -38,6 +34,7 @@ import numpy as np
 from tts.files import CheckpointError
 from tts.names import ONNX_DIR, ONNX_FORMAT, ONNX_MANIFEST
 from tts.onnx_options import session_options
+from tts.pipeline import AcousticShape
 from tts.spectral import refinement_context
 from tts.speech import SynthesizerBase
 from tts.text import Tokenizer
@@ -46,7 +43,6 @@ from tts.voice import (
     ACOUSTIC_FILE,
     VAE_FILE,
     VOCODER_FILE,
-    SynthesisOptions,
     VoiceConfig,
     VoiceOptionsMixin,
     complete_voice_config,
@@ -198,32 +194,6 @@ def load_onnx_voice(
     )
 
 
-def durations_from_log(logw: np.ndarray, mask: np.ndarray, length_scale: float, rounding: str) -> np.ndarray:
-    """``ceil(exp(logw) · length_scale)`` (or ``round``) frames, at least 1 per valid token, 0 on
-    padding: ``(B, N)`` int64 (as ``tts.encoder.duration.durations_from_log``)."""
-    w = np.exp(logw.astype(np.float32)) * np.float32(length_scale)
-    d = np.ceil(w) if rounding == "ceil" else np.round(w)
-    return (np.maximum(d, 1).astype(np.int64) * (mask > 0)).astype(np.int64)
-
-
-def regulate_length(
-    mu: np.ndarray, durations: np.ndarray, multiple: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Repeat token ``n``'s column of ``mu (B, C, N)`` ``durations[b, n]`` times -> ``mu_y (B, C, T)``,
-    frame mask ``(B, 1, T)`` and lengths ``(B,)``; ``T`` is the longest length rounded up to
-    ``multiple`` (the U-Net's downsampling factor; the extra frames are masked)."""
-    lengths = durations.sum(axis=1)
-    t = int(math.ceil(int(lengths.max()) / multiple) * multiple)
-    b, c, _ = mu.shape
-    mu_y = np.zeros((b, c, t), np.float32)
-    mask = np.zeros((b, 1, t), np.float32)
-    for i in range(b):
-        n = int(lengths[i])
-        mu_y[i, :, :n] = np.repeat(mu[i], durations[i], axis=-1)
-        mask[i, :, :n] = 1.0
-    return mu_y, mask, lengths
-
-
 class OnnxSynthesizer(SynthesizerBase):
     """Text-to-speech with a voice's ONNX export; the API of :class:`tts.synthesizer.Synthesizer`.
 
@@ -254,7 +224,7 @@ class OnnxSynthesizer(SynthesizerBase):
             context_frames=context_frames,
             lexicon=lexicon,
         )
-        self._speaker_table: np.ndarray | None = None  # (K, S), read from the encoder on first use
+        self._speakers: np.ndarray | None = None  # (K, S), read from the encoder on first use
         self._blend_encoder: Any = None  # the encoder graph taking an embedding g (speaker blends)
 
     @classmethod
@@ -279,69 +249,31 @@ class OnnxSynthesizer(SynthesizerBase):
         with self._lock:
             yield
 
-    def _generator(self, seed: int | None) -> np.random.Generator:
-        return np.random.default_rng(seed)
-
     def _run(self, graph: str, **inputs: np.ndarray | None) -> list[np.ndarray]:
         wanted = self.voice.input_names[graph]
         return self.voice.sessions[graph].run(None, {k: v for k, v in inputs.items() if k in wanted})
 
-    def _denoise(self, **inputs: np.ndarray | None) -> np.ndarray:
-        """The denoiser's velocity for a batch; with ``voice.denoiser_workers`` = 2 and a batch of
-        two or more (a guided step's conditional and unconditional halves), the halves run side by
-        side: the second on the caller's thread, the first on a helper thread (onnxruntime releases
-        the GIL and lets one session run concurrently)."""
-        if self.voice.denoiser_workers < 2 or int(inputs["x"].shape[0]) < 2:  # type: ignore[union-attr]
-            return self._run("denoiser", **inputs)[0]
-        return self._in_halves(lambda **half: self._run("denoiser", **half)[0], np.concatenate, **inputs)
-
-    def _acoustic(
-        self, token_ids: Sequence[Sequence[int]], opts: SynthesisOptions, gen: np.random.Generator
-    ) -> tuple[np.ndarray, list[int], list[np.ndarray]]:
-        """Token ids of B sentences -> raw log-mel ``(B, M, T)``, mel lengths, mel frames per token."""
+    def _acoustic_shape(self) -> AcousticShape:
         m = self.voice.manifest
-        b = len(token_ids)
-        lengths = np.array([len(t) for t in token_ids], np.int64)
-        tokens = np.zeros((b, int(lengths.max())), np.int64)
-        for i, ids in enumerate(token_ids):
-            tokens[i, : len(ids)] = ids
-        mix = getattr(opts, "speaker_mix", ())
-        if mix:
-            g = np.repeat(self._blend(mix)[None], b, axis=0)
+        return AcousticShape(int(m["unet_factor"]), int(m["vae_downsample"]), float(m["sigma_min"]))
+
+    def _encoder(
+        self, tokens: np.ndarray, lengths: np.ndarray, speakers: np.ndarray | None, g: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        if g is not None:
             mu, x_mask, logw = self._encode_embedding(tokens, lengths, g)[:3]
-        else:
-            speakers = np.full((b,), opts.speaker, np.int64)
-            mu, x_mask, logw, *rest = self._run("encoder", tokens=tokens, lengths=lengths, speakers=speakers)
-            g = rest[0] if rest else None
-        durations = durations_from_log(logw[:, 0], x_mask[:, 0], opts.length_scale, opts.duration_rounding)
-        if int(durations.sum(axis=1).min()) < 1:
-            raise ValueError("every utterance needs at least one latent frame (all durations are 0)")
-        mu_y, mask, lat_lengths = regulate_length(mu, durations, int(m["unet_factor"]))
-        x0 = gen.standard_normal(mu_y.shape, dtype=np.float32) * np.float32(opts.temperature)
-        guidance = float(opts.guidance)
-        if guidance > 0:  # conditional and unconditional fields in one batched call
-            mu2, mask2 = np.concatenate([mu_y, np.zeros_like(mu_y)]), np.concatenate([mask, mask])
-            g2 = None if g is None else np.concatenate([g, g])
+            return mu, x_mask, logw, g
+        mu, x_mask, logw, *rest = self._run("encoder", tokens=tokens, lengths=lengths, speakers=speakers)
+        return mu, x_mask, logw, (rest[0] if rest else None)
 
-        def velocity(x: np.ndarray, t: float) -> np.ndarray:
-            x = (x * mask).astype(np.float32)
-            if guidance == 0:
-                return self._denoise(x=x, t=np.full((b,), t, np.float32), mu=mu_y, mask=mask, g=g)
-            v = self._denoise(
-                x=np.concatenate([x, x]), t=np.full((2 * b,), t, np.float32), mu=mu2, mask=mask2, g=g2
-            )
-            v_c, v_u = v[:b], v[b:]
-            return v_c + np.float32(guidance) * (v_c - v_u)
+    def _denoiser(self, **inputs: np.ndarray | None) -> np.ndarray:
+        return self._run("denoiser", **inputs)[0]  # onnxruntime releases the GIL: halves run in parallel
 
-        from tts.samplers import SAMPLERS
+    def _denoiser_workers(self) -> int:
+        return self.voice.denoiser_workers
 
-        z = SAMPLERS[opts.sampler](velocity, x0 * mask, opts.steps, sigma_min=float(m["sigma_min"])) * mask
-        t_lat = int(lat_lengths.max())
-        z = np.ascontiguousarray(z[:, :, :t_lat], dtype=np.float32)
-        (mel,) = self._run("vae_decoder", z=z, lengths=lat_lengths)
-        r = int(m["vae_downsample"])
-        per_token = [(durations[i, : len(ids)] * r).astype(np.float32) for i, ids in enumerate(token_ids)]
-        return mel, [int(n) * r for n in lat_lengths], per_token
+    def _vae_decoder(self, z: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        return self._run("vae_decoder", z=z, lengths=lengths)[0]
 
     def _vocode(self, mel: np.ndarray, mel_lengths: Sequence[int]) -> list[np.ndarray]:
         """``mel: (B, M, T)`` -> one waveform ``(mel_lengths[b] * hop,)`` per item."""
@@ -360,10 +292,10 @@ class OnnxSynthesizer(SynthesizerBase):
         return [np.ascontiguousarray(wav[i, : n * hop], dtype=np.float32) for i, n in enumerate(mel_lengths)]
 
     # ------------------------------------------------------------------ speaker blends
-    def _blend(self, mix: Sequence[tuple[int, float]]) -> np.ndarray:
-        """The weighted mean of the speakers' embeddings ``(S,)``. The table is read once from the
-        encoder graph, which returns each speaker's embedding ``g``."""
-        if self._speaker_table is None:
+    def _speaker_table(self) -> np.ndarray:
+        """The speakers' embeddings ``(K, S)``, read once from the encoder graph (which returns
+        each speaker's embedding ``g``)."""
+        if self._speakers is None:
             n = len(self.voice.speakers)
             if "speakers" not in self.voice.input_names["encoder"] or n < 2:
                 raise ValueError("a single-speaker voice cannot blend speakers")
@@ -373,8 +305,8 @@ class OnnxSynthesizer(SynthesizerBase):
                 lengths=np.ones(n, np.int64),
                 speakers=np.arange(n, dtype=np.int64),
             )
-            self._speaker_table = np.asarray(out[3], np.float32)
-        return sum(np.float32(w) * self._speaker_table[i] for i, w in mix).astype(np.float32)
+            self._speakers = np.asarray(out[3], np.float32)
+        return self._speakers
 
     def _encode_embedding(self, tokens: np.ndarray, lengths: np.ndarray, g: np.ndarray) -> list[np.ndarray]:
         """The encoder on a speaker embedding ``g: (B, S)`` instead of speaker ids.
@@ -412,19 +344,10 @@ class OnnxSynthesizer(SynthesizerBase):
             graph.output.remove(o)
         for i in [i for i in graph.input if i.name == "speakers"]:
             graph.input.remove(i)
-        width = int(self._speaker_table.shape[1])  # type: ignore[union-attr]
+        width = int(self._speaker_table().shape[1])
         graph.input.append(onnx.helper.make_tensor_value_info("g", onnx.TensorProto.FLOAT, ["B", width]))
         options = self.voice.sessions["encoder"].get_session_options()
         return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-
-    def _insert_silence(self, mel: np.ndarray, at: Sequence[tuple[int, int]]) -> np.ndarray:
-        """``mel: (1, M, T)`` with ``n`` floor frames before frame ``f`` for each ``(f, n)``."""
-        floor = np.float32(math.log(self.voice.audio.log_clamp))
-        parts, prev = [], 0
-        for f, n in at:
-            parts += [mel[..., prev:f], np.full((*mel.shape[:-1], n), floor, np.float32)]
-            prev = f
-        return np.concatenate([*parts, mel[..., prev:]], axis=-1)
 
     def _vocoder_restarts_phase(self) -> bool:
         """An exported wav graph that integrates its phase (older exports) cannot be windowed."""

@@ -1,19 +1,29 @@
-"""What every synthesizer shares, torch-free: :class:`Audio`, text preparation, the sentence loop.
+"""What every synthesizer shares, torch-free: :class:`Audio`, text preparation, the sentence loop
+and the acoustic pipeline.
 
-``SynthesizerBase`` turns text into sentences, phonemes and token ids (:meth:`prepare`), runs its
-backend sentence by sentence (:meth:`synthesize`, :meth:`stream`) or in padded batches
-(:meth:`synthesize_batch`) and joins sentences with a short pause. A backend supplies five hooks:
-``_inference()`` (a context held around model calls), ``_generator(seed)`` (its random source),
-``_acoustic(token_ids, opts, gen)`` (token ids of B sentences → mel ``(B, M, T)``, mel lengths,
-mel frames per token), ``_vocode(mel, mel_lengths)``, and for streaming within a sentence
-``_vocode_window(window, s, e, anchor)`` and ``_vocoder_restarts_phase()`` (the windowing itself,
-``_vocode_chunks``, is shared). The
-backends are :class:`tts.synthesizer.Synthesizer` (PyTorch) and
-:class:`tts.onnx_runtime.OnnxSynthesizer` (onnxruntime, no torch import).
+``SynthesizerBase`` turns text into sentences, phonemes and token ids (:meth:`prepare`), runs
+them sentence by sentence (:meth:`synthesize`, :meth:`stream`) or in padded batches
+(:meth:`synthesize_batch`) and joins sentences with a short pause. Between the networks
+everything is numpy and shared (:meth:`_acoustic`, :mod:`tts.pipeline`: durations, length
+regulation, noise, the ODE sampler with guidance; speaker blends; streaming windows and their
+phase carry). A backend supplies only the networks, as functions on numpy arrays:
+
+- ``_encoder(tokens, lengths, speakers, g)`` -> ``mu, x_mask, logw, g``; ``_denoiser(x, t, mu,
+  mask, g)`` -> velocity; ``_vae_decoder(z, lengths)`` -> mel; ``_speaker_table()`` -> ``(K, S)``;
+  ``_acoustic_shape()`` (:class:`tts.pipeline.AcousticShape`);
+- ``_vocode(mel, mel_lengths)``, and for streaming within a sentence ``_vocode_window(window, s,
+  e, anchor)`` and ``_vocoder_restarts_phase()`` (the windowing itself, ``_vocode_chunks``, is
+  shared);
+- ``_inference()`` (a context held around model calls), ``_acoustic_stage()`` (a context around
+  the acoustic networks, e.g. their thread count) and ``_denoiser_workers()`` (how many halves of
+  a denoiser batch run side by side).
+
+The backends are :class:`tts.synthesizer.Synthesizer` (PyTorch) and
+:class:`tts.onnx_runtime.OnnxSynthesizer` (onnxruntime, no torch import); :func:`tts.load` picks.
 
 A voice object passed to the base provides ``config`` (:class:`tts.voice.VoiceConfig`),
-``tokenizer``, ``add_blank``, ``speakers``, ``audio`` (``sample_rate``, ``hop_length``) and
-``options(...)`` (:class:`tts.voice.VoiceOptionsMixin`).
+``tokenizer``, ``add_blank``, ``speakers``, ``audio`` (``sample_rate``, ``hop_length``,
+``log_clamp``) and ``options(...)`` (:class:`tts.voice.VoiceOptionsMixin`).
 
 Text control (docs/text-control.md), shared by both backends here: SSML input (:mod:`tts.text.ssml`),
 a pronunciation lexicon (:mod:`tts.text.pronunciations`), word timestamps (:attr:`Audio.words`,
@@ -29,7 +39,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +49,7 @@ import numpy as np
 from tts.voice import SynthesisOptions
 
 if TYPE_CHECKING:
+    from tts.pipeline import AcousticShape
     from tts.text.frontend import Utterance
     from tts.text.pronunciations import Lexicon
 
@@ -416,12 +427,36 @@ class SynthesizerBase:
     def _inference(self) -> AbstractContextManager[None]:
         raise NotImplementedError
 
-    def _generator(self, seed: int | None) -> Any:
+    def _acoustic_stage(self) -> AbstractContextManager[None]:
+        """A context held around the acoustic networks (encoder, denoiser, VAE decoder)."""
+        return nullcontext()
+
+    def _acoustic_shape(self) -> AcousticShape:
         raise NotImplementedError
 
-    def _acoustic(
-        self, token_ids: Sequence[Sequence[int]], opts: SynthesisOptions, gen: Any
-    ) -> tuple[Any, list[int], list[np.ndarray]]:
+    def _encoder(
+        self, tokens: np.ndarray, lengths: np.ndarray, speakers: np.ndarray | None, g: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """``tokens (B, N)``, ``lengths (B,)`` and speaker ids ``(B,)`` or embeddings ``g (B, S)``
+        -> ``mu (B, C, N)``, ``x_mask (B, 1, N)``, ``logw (B, 1, N)``, ``g (B, S)`` (None when the
+        voice has one speaker)."""
+        raise NotImplementedError
+
+    def _denoiser(self, **inputs: np.ndarray | None) -> np.ndarray:
+        """``x (B, C, T), t (B,), mu (B, C, T), mask (B, 1, T), g (B, S) | None`` -> velocity ``(B, C, T)``.
+        May run on a helper thread (:meth:`_in_halves`)."""
+        raise NotImplementedError
+
+    def _denoiser_workers(self) -> int:
+        """Parts a denoiser batch of two or more is split into, run side by side (1 or 2)."""
+        return 1
+
+    def _vae_decoder(self, z: np.ndarray, lengths: np.ndarray) -> Any:
+        """Latents ``z (B, C, T_lat)``, ``lengths (B,)`` -> raw log-mel ``(B, M, T_lat · r)``."""
+        raise NotImplementedError
+
+    def _speaker_table(self) -> np.ndarray:
+        """The speaker embeddings ``(K, S)``; ``ValueError`` for a single-speaker voice."""
         raise NotImplementedError
 
     def _vocode(self, mel: Any, mel_lengths: Sequence[int]) -> list[np.ndarray]:
@@ -431,15 +466,77 @@ class SynthesizerBase:
         """True when the vocoder integrates its phase and cannot carry it across windows."""
         raise NotImplementedError
 
-    def _insert_silence(self, mel: Any, at: Sequence[tuple[int, int]]) -> Any:
-        """``mel: (1, M, T)`` with ``n`` silent frames (the log floor) inserted before frame ``f``
-        for each ``(f, n)`` of ``at`` (ascending) -> ``(1, M, T + Σn)``."""
-        raise NotImplementedError
-
     def _vocode_window(self, window: Any, s: int, e: int, anchor: Any) -> tuple[np.ndarray, Any]:
         """Vocode one streaming window ``(1, M, T_w)`` whose own frames are ``[s, e)``, continuing
         an integrated phase from ``anchor``; returns the samples and the next anchor."""
         raise NotImplementedError
+
+    # ------------------------------------------------------------------ the acoustic pipeline
+    def _generator(self, seed: int | None) -> np.random.Generator:
+        return np.random.default_rng(seed)
+
+    def _acoustic(
+        self, token_ids: Sequence[Sequence[int]], opts: SynthesisOptions, gen: np.random.Generator
+    ) -> tuple[np.ndarray, list[int], list[np.ndarray]]:
+        """Token ids of B sentences -> raw log-mel ``(B, M, T)``, mel lengths, mel frames per token:
+        the backend's networks joined by :mod:`tts.pipeline`."""
+        from tts.pipeline import durations_from_log, pad_tokens, regulate_length, sample_latents
+
+        shape = self._acoustic_shape()
+        tokens, lengths = pad_tokens(token_ids)
+        b = len(token_ids)
+        mix = getattr(opts, "speaker_mix", ())
+        with self._acoustic_stage():
+            if mix:  # a blend: the weighted mean of the speakers' embeddings
+                g: np.ndarray | None = np.repeat(self._blend(mix)[None], b, axis=0)
+                mu, x_mask, logw, _ = self._encoder(tokens, lengths, None, g)
+            else:
+                speakers = np.full((b,), opts.speaker, np.int64)
+                mu, x_mask, logw, g = self._encoder(tokens, lengths, speakers, None)
+            rounding = opts.duration_rounding
+            durations = durations_from_log(logw[:, 0], x_mask[:, 0], opts.length_scale, rounding)
+            if int(durations.sum(axis=1).min()) < 1:
+                raise ValueError("every utterance needs at least one latent frame (all durations are 0)")
+            mu_y, mask, lat_lengths = regulate_length(mu, durations, shape.unet_factor)
+            z = sample_latents(
+                self._denoise,
+                mu_y,
+                mask,
+                g,
+                steps=opts.steps,
+                sampler=opts.sampler,
+                temperature=opts.temperature,
+                guidance=opts.guidance,
+                sigma_min=shape.sigma_min,
+                rng=gen,
+            )
+            z = np.ascontiguousarray(z[:, :, : int(lat_lengths.max())], dtype=np.float32)
+            mel = self._vae_decoder(z, lat_lengths)
+        r = shape.vae_downsample
+        per_token = [(durations[i, : len(ids)] * r).astype(np.float32) for i, ids in enumerate(token_ids)]
+        return mel, [int(n) * r for n in lat_lengths], per_token
+
+    def _denoise(self, **inputs: np.ndarray | None) -> np.ndarray:
+        """The denoiser on a batch; with two workers and a batch of two or more (a guided step's
+        conditional and unconditional halves, or several sentences) as two halves side by side."""
+        if self._denoiser_workers() < 2 or int(inputs["x"].shape[0]) < 2:  # type: ignore[union-attr]
+            return self._denoiser(**inputs)
+        return self._in_halves(self._denoiser, np.concatenate, **inputs)
+
+    def _blend(self, mix: Sequence[tuple[int, float]]) -> np.ndarray:
+        """The weighted mean ``(S,)`` of the embeddings of the speakers in ``mix``."""
+        table = self._speaker_table()
+        return sum(np.float32(w) * table[i] for i, w in mix).astype(np.float32)  # type: ignore[union-attr]
+
+    def _insert_silence(self, mel: np.ndarray, at: Sequence[tuple[int, int]]) -> np.ndarray:
+        """``mel: (1, M, T)`` with ``n`` silent frames (the log floor) inserted before frame ``f``
+        for each ``(f, n)`` of ``at`` (ascending) -> ``(1, M, T + Σn)``."""
+        floor = np.float32(math.log(self.voice.audio.log_clamp))
+        parts, prev = [], 0
+        for f, n in at:
+            parts += [mel[..., prev:f], np.full((*mel.shape[:-1], n), floor, np.float32)]
+            prev = f
+        return np.concatenate([*parts, mel[..., prev:]], axis=-1)
 
     # ------------------------------------------------------------------ shared internals
     def _in_halves(self, run: Callable[..., Any], cat: Callable[[list[Any]], Any], **inputs: Any) -> Any:

@@ -1,16 +1,13 @@
-"""``Synthesizer``: text in, waveform out with PyTorch — the programmatic API behind ``tts-synth``.
+"""``Synthesizer``: text in, waveform out with PyTorch — the backend for GPUs, bf16, other vocoders.
 
-Text handling, the sentence loop, pauses and batching are :class:`tts.speech.SynthesizerBase`'s;
-this class runs the models. One method per way of using the pipeline::
+Text handling, the sentence loop, pauses, batching and the acoustic pipeline between the networks
+(durations, length regulation, noise, the ODE sampler with guidance: :mod:`tts.pipeline`) are
+:class:`tts.speech.SynthesizerBase`'s, shared with :class:`tts.onnx_runtime.OnnxSynthesizer`; this
+class supplies the networks as numpy functions (``_encoder``, ``_denoiser``, ``_vae_decoder``) and
+the vocoder. The same seed gives the same audio as the ONNX backend, to float rounding::
 
-    text ─split_sentences─▶ sentences ─phonemize─▶ IPA ─Tokenizer─▶ ids            (prepare)
-    ids ─AcousticModel.synthesize─▶ latents (B, C, T_lat) ─MelVAE.decode─▶ mel (B, M, T)   (_acoustic)
-    mel ─vocoder─▶ wav (B, T·hop)                                                 (_vocode / _vocode_chunks)
-
-``synthesize`` runs sentence by sentence and joins them with a short pause; ``stream`` yields the
-same audio as it is produced (the vocoder runs on overlapping windows of each sentence's mel, the
-first one 64 frames long, so the first samples arrive after one small window);
-``synthesize_batch`` pads many sentences into one batch for throughput.
+    ids ─_encoder─▶ mu, logw ─pipeline─▶ latents (B, C, T_lat) ─_vae_decoder─▶ mel (B, M, T)
+    mel ─vocoder─▶ wav (B, T·hop)                            (_vocode / _vocode_window when streaming)
 
 Thread safety: one lock serialises the models, so a ``Synthesizer`` may be shared by threads;
 calls interleave sentence by sentence (and window by window when streaming) rather than run in
@@ -18,12 +15,10 @@ parallel. For real parallelism use one ``Synthesizer`` per process. ``threads`` 
 *process-wide* intra-op thread count.
 
 Threads per stage (CPU, N >= 2 threads): the text encoder, the denoiser and the VAE decoder are
-small convolution stacks whose ops are too short to share between threads (on the 2-core machine
-the guided U-Net step of a 10-word sentence takes 33 ms on two threads, 17 ms on one), so that stage
-runs on N / 2 threads, with the denoiser's batch — a guided step's conditional and unconditional
-halves — split over two calls side by side, on N / 2 threads each (13 ms on the 2-core machine);
-the vocoder's wide matrix multiplies then get all N threads again. Measured on that sentence:
-122 → 97 ms.
+small convolution stacks whose ops are too short to share between threads, so that stage runs on
+N / 2 threads, with the denoiser's batch — a guided step's conditional and unconditional halves —
+split over two calls side by side on N / 2 threads each; the vocoder's wide matrix multiplies then
+get all N threads again (timings in docs/benchmarks.md).
 
 Letters used for shapes: B batch, N tokens, C latent channels, T_lat latent frames, M mel bins,
 T mel frames, L samples.
@@ -40,9 +35,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from tts.pipeline import AcousticShape
 from tts.speech import BREAK, PAUSE, Audio, PreparedText, SynthesizerBase, Word
 from tts.text.pronunciations import Lexicon
-from tts.voice import LoadedVoice, SynthesisOptions, load_voice
+from tts.voice import LoadedVoice, load_voice
 
 __all__ = ["BREAK", "DEFAULT_CONTEXT_FRAMES", "PAUSE", "Audio", "PreparedText", "Synthesizer", "Word"]
 
@@ -79,6 +75,7 @@ class Synthesizer(SynthesizerBase):
         )
         self.voice: LoadedVoice = voice
         self._device = next(voice.acoustic.parameters()).device
+        self._stage_threads, self._workers = torch.get_num_threads(), 1  # set by _acoustic_stage
 
     @classmethod
     def from_pretrained(
@@ -132,78 +129,64 @@ class Synthesizer(SynthesizerBase):
         finally:
             torch.set_num_threads(prev)
 
-    def _run_halves(
-        self,
-        net: Any,
-        x: torch.Tensor,
-        t: torch.Tensor,
-        mu: torch.Tensor,
-        mask: torch.Tensor,
-        g: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """``net`` on a batch of two or more as two halves side by side: the first on a helper
-        thread, the second on the caller's, each with the caller's intra-op thread count (set by
-        :meth:`_acoustic` to half the synthesizer's; see the module docstring)."""
-        if x.shape[0] < 2:
-            return net(x, t, mu, mask, g)
-        threads = torch.get_num_threads()
+    @contextmanager
+    def _acoustic_stage(self) -> Iterator[None]:
+        """On a CPU with N >= 2 threads the acoustic networks run on N / 2 threads and the
+        denoiser's batch in two halves side by side (module docstring); the vocoder gets N again."""
+        n = torch.get_num_threads()
+        split = self._device.type == "cpu" and n >= 2
+        self._stage_threads, self._workers = (n // 2, 2) if split else (n, 1)
+        with self._torch_threads(self._stage_threads):
+            yield
 
-        def half(**inputs: torch.Tensor | None) -> torch.Tensor:
-            if torch.get_num_threads() != threads:  # per thread under OpenMP: the helper sets its own
-                torch.set_num_threads(threads)
-            with torch.inference_mode():  # thread-local as well
-                return net(**inputs)
+    def _acoustic_shape(self) -> AcousticShape:
+        model, vae = self.voice.acoustic, self.voice.vae
+        return AcousticShape(
+            int(model.decoder.net.factor), int(vae.cfg.downsample), float(model.decoder.cfg.sigma_min)
+        )
 
-        return self._in_halves(half, torch.cat, x=x, t=t, mu=mu, mask=mask, g=g)
+    def _tensor(self, a: np.ndarray | None) -> torch.Tensor | None:
+        return None if a is None else torch.from_numpy(np.ascontiguousarray(a)).to(self._device)
 
-    def _generator(self, seed: int | None) -> torch.Generator | None:
-        if seed is None:
-            return None
-        return torch.Generator(device=self._device).manual_seed(int(seed))
+    def _encoder(
+        self, tokens: np.ndarray, lengths: np.ndarray, speakers: np.ndarray | None, g: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """The network ``tts-voice export-onnx`` writes as ``encoder.onnx``: speaker embedding,
+        text encoder and duration predictor."""
+        model = self.voice.acoustic
+        emb = self._tensor(g)
+        if emb is None and model.speaker_emb is not None:
+            emb = model.speaker_emb(self._tensor(speakers))
+        h, mu, x_mask = model.encoder(self._tensor(tokens), self._tensor(lengths), emb)
+        logw = model.duration(h, x_mask, emb).reshape(x_mask.shape)
+        mu_np, mask_np, logw_np = (t.float().cpu().numpy() for t in (mu, x_mask, logw))
+        return mu_np, mask_np, logw_np, (None if emb is None else emb.float().cpu().numpy())
 
-    def _acoustic(
-        self, token_ids: Sequence[Sequence[int]], opts: SynthesisOptions, gen: torch.Generator | None
-    ) -> tuple[torch.Tensor, list[int], list[np.ndarray]]:
-        """Token ids of B sentences -> raw log-mel ``(B, M, T)``, mel lengths, mel frames per token."""
-        lengths = torch.tensor([len(t) for t in token_ids], dtype=torch.long)
-        tokens = torch.zeros(len(token_ids), int(lengths.max()), dtype=torch.long)
-        for b, ids in enumerate(token_ids):
-            tokens[b, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-        threads = torch.get_num_threads()
-        split = self._device.type == "cpu" and threads >= 2  # threads per stage: module docstring
-        mix = getattr(opts, "speaker_mix", ())
-        blend = None
-        if mix:  # a speaker blend: the weighted mean of the speakers' embeddings, (B, S)
-            table = self.voice.acoustic.speaker_emb
-            if table is None:
-                raise ValueError("a single-speaker voice cannot blend speakers")
-            g = sum(w * table.weight[i] for i, w in mix)
-            blend = g.unsqueeze(0).expand(len(token_ids), -1)
-        with self._torch_threads(threads // 2 if split else threads):
-            out = self.voice.acoustic.synthesize(
-                tokens.to(self._device),
-                lengths.to(self._device),
-                torch.full((len(token_ids),), opts.speaker, dtype=torch.long, device=self._device),
-                speaker_embedding=blend,
-                steps=opts.steps,
-                temperature=opts.temperature,
-                length_scale=opts.length_scale,
-                sampler=opts.sampler,
-                guidance=opts.guidance,
-                generator=gen,
-                rounding=opts.duration_rounding,
-                runner=self._run_halves if split else None,
-            )
-            latents, latent_lengths = out["latents"], out["latent_lengths"]
-            mel, mel_lengths = self.voice.vae.decode(latents, latent_lengths)
-        ratio = mel.shape[-1] // latents.shape[-1]  # the VAE's time downsampling
-        durations = [
-            (out["durations"][b, : len(ids)].float() * ratio).cpu().numpy() for b, ids in enumerate(token_ids)
-        ]
-        return mel, [int(n) for n in mel_lengths], durations
+    def _denoiser(self, **inputs: np.ndarray | None) -> np.ndarray:
+        """The U-Net on a batch. On a helper thread (:meth:`_in_halves`) it sets that thread's torch
+        thread count and inference mode, both of which are per thread."""
+        if torch.get_num_threads() != self._stage_threads:
+            torch.set_num_threads(self._stage_threads)
+        with torch.inference_mode():
+            args = {k: self._tensor(v) for k, v in inputs.items()}
+            return self.voice.acoustic.decoder.net(**args).float().cpu().numpy()
 
-    def _vocode(self, mel: torch.Tensor, mel_lengths: Sequence[int]) -> list[np.ndarray]:
+    def _denoiser_workers(self) -> int:
+        return self._workers
+
+    def _vae_decoder(self, z: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        mel, _ = self.voice.vae.decode(self._tensor(z), self._tensor(lengths))
+        return mel.float().cpu().numpy()
+
+    def _speaker_table(self) -> np.ndarray:
+        table = self.voice.acoustic.speaker_emb
+        if table is None or len(self.speakers) < 2:
+            raise ValueError("a single-speaker voice cannot blend speakers")
+        return table.weight.detach().float().cpu().numpy()
+
+    def _vocode(self, mel: np.ndarray, mel_lengths: Sequence[int]) -> list[np.ndarray]:
         """``mel: (B, M, T)`` -> one waveform ``(mel_lengths[b] * hop,)`` per item."""
+        mel = self._tensor(mel)
         floor = math.log(self.voice.audio.log_clamp)  # padded frames read as silence, not as garbage
         frames = torch.arange(mel.shape[-1], device=mel.device)
         lengths = torch.tensor(list(mel_lengths), device=mel.device)
@@ -211,15 +194,6 @@ class Synthesizer(SynthesizerBase):
         wav = self.voice.vocoder(mel).float().cpu().numpy()
         hop = self.voice.audio.hop_length
         return [np.ascontiguousarray(wav[b, : n * hop]) for b, n in enumerate(mel_lengths)]
-
-    def _insert_silence(self, mel: torch.Tensor, at: Sequence[tuple[int, int]]) -> torch.Tensor:
-        """``mel: (1, M, T)`` with ``n`` floor frames before frame ``f`` for each ``(f, n)``."""
-        floor = math.log(self.voice.audio.log_clamp)
-        parts, prev = [], 0
-        for f, n in at:
-            parts += [mel[..., prev:f], mel.new_full((*mel.shape[:-1], n), floor)]
-            prev = f
-        return torch.cat([*parts, mel[..., prev:]], dim=-1)
 
     def _vocoder_restarts_phase(self) -> bool:
         """A phase-integrating vocoder whose phase cannot be carried between windows (ONNX export)."""
@@ -244,7 +218,7 @@ class Synthesizer(SynthesizerBase):
         voc = self.voice.vocoder
         if not (isinstance(voc, ISTFTGenerator) and voc.integrates_phase):
             return self._vocode(window, [window.shape[-1]])[0], None
-        log_mag, phase = voc.log_magnitude_and_phase(window)
+        log_mag, phase = voc.log_magnitude_and_phase(self._tensor(window))
         if anchor is not None and s > 0:
             phase = phase + (anchor - phase[..., s - 1]).unsqueeze(-1)
         wav = voc.waveform(log_mag, phase)[0].float().cpu().numpy()

@@ -23,9 +23,7 @@ Letters: B batch, C latent channels, T latent frames, S speaker width.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 
 import torch
 from torch import nn
@@ -48,8 +46,6 @@ class FlowConfig:
             raise ValueError(f"cfg_dropout must be in [0, 1), got {self.cfg_dropout}")
 
 
-#: ``runner(net, x, t, mu, mask, g) -> v``: how :meth:`FlowMatching.velocity` evaluates its network
-NetRunner = Callable[..., torch.Tensor]
 
 
 class FlowMatching(nn.Module):
@@ -93,14 +89,11 @@ class FlowMatching(nn.Module):
         mask: torch.Tensor,
         g: torch.Tensor | None = None,
         guidance: float = 0.0,
-        runner: NetRunner | None = None,
     ) -> torch.Tensor:
-        """Guided velocity at time t. x, mu: (B, C, T), mask: (B, 1, T) -> (B, C, T).
-
-        ``runner(net, x, t, mu, mask, g)`` evaluates the network on a batch in place of
-        ``net(x, t, mu, mask, g)`` (e.g. in parallel halves, ``tts.synthesizer``)."""
+        """Guided velocity at time t. x, mu: (B, C, T), mask: (B, 1, T) -> (B, C, T)
+        (training-time sampling; the synthesizers use :func:`tts.pipeline.guided_velocity`)."""
         b = x.shape[0]
-        net = self.net if runner is None else partial(runner, self.net)
+        net = self.net
         if guidance == 0.0:
             return net(x, x.new_full((b,), t), mu, mask, g)
         # Conditional and unconditional fields in one batched call.
@@ -124,12 +117,10 @@ class FlowMatching(nn.Module):
         steps: int = 6,
         sampler: str = "euler",
         guidance: float = 0.0,
-        runner: NetRunner | None = None,
     ) -> torch.Tensor:
         """Integrate the ODE from noise x0 (t=0) to latents (t=1).
 
-        x0, mu: (B, C, T), mask: (B, 1, T) -> x1 (B, C, T), zero past each length. ``runner``:
-        see :meth:`velocity`.
+        x0, mu: (B, C, T), mask: (B, 1, T) -> x1 (B, C, T), zero past each length.
         """
         if sampler not in SAMPLERS:
             raise ValueError(f"unknown sampler {sampler!r}; choose from {sorted(SAMPLERS)}")
@@ -137,7 +128,7 @@ class FlowMatching(nn.Module):
             raise ValueError(f"guidance must be >= 0, got {guidance}")
 
         def velocity_fn(x: torch.Tensor, t: float) -> torch.Tensor:
-            return self.velocity(x * mask, t, mu, mask, g, guidance, runner)
+            return self.velocity(x * mask, t, mu, mask, g, guidance)
 
         return SAMPLERS[sampler](velocity_fn, x0 * mask, steps, sigma_min=self.cfg.sigma_min) * mask
 
