@@ -43,8 +43,7 @@ from tts.voice import (
     ACOUSTIC_FILE,
     VAE_FILE,
     VOCODER_FILE,
-    VoiceConfig,
-    VoiceOptionsMixin,
+    Voice,
     complete_voice_config,
     load_voice_config,
     resolve_voice_dir,
@@ -71,20 +70,13 @@ class OnnxAudioSettings:
 
 
 @dataclass
-class OnnxVoice(VoiceOptionsMixin):
+class OnnxVoice(Voice):
     """A voice folder's ONNX export, loaded: sessions plus what is needed to feed them."""
 
-    folder: Path
-    config: VoiceConfig
-    tokenizer: Tokenizer
-    speakers: list[str]
-    add_blank: bool
-    audio: OnnxAudioSettings
     manifest: dict[str, Any]
     sessions: dict[str, Any]
-    input_names: dict[
-        str, set[str]
-    ]  #: per graph, the inputs it takes (single-speaker graphs take no speaker)
+    #: per graph, the inputs it takes (single-speaker graphs take no speaker)
+    input_names: dict[str, set[str]]
     vocoder_name: str = "onnx"
     precision: str = "fp32"
     #: the denoiser's batch is split into this many parts run side by side (its session has
@@ -354,21 +346,15 @@ class OnnxSynthesizer(SynthesizerBase):
         m = self.voice.manifest
         return m.get("vocoder_output") != "spectrum" and bool(m.get("vocoder_integrates_phase", True))
 
-    def _vocode_window(
-        self, window: np.ndarray, s: int, e: int, anchor: np.ndarray | None
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        """One streaming window (as ``Synthesizer._vocode_window``): an integrated phase is shifted
-        so that frame ``s - 1`` has the previous window's ``anchor``; returns the phase of frame
-        ``e - 1`` as the next anchor."""
-        m, a = self.voice.manifest, self.voice.audio
+    def _window_spectrum(self, window: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool] | None:
+        m = self.voice.manifest
         if m.get("vocoder_output") != "spectrum":
-            return self._vocode(window, [window.shape[-1]])[0], None
+            return None
         log_mag, phase = self._run("vocoder", mel=np.ascontiguousarray(window, dtype=np.float32))
-        if not m.get("vocoder_integrates_phase", False):
-            anchor = None
-        elif anchor is not None and s > 0:
-            phase = phase + (anchor - phase[..., s - 1])[..., None]
+        return log_mag, phase, bool(m.get("vocoder_integrates_phase", False))
+
+    def _spectrum_wave(self, log_mag: np.ndarray, phase: np.ndarray) -> np.ndarray:
         from tts.spectral import refine_phase
 
-        wav = refine_phase(log_mag, phase, self.voice.config.phase_iterations, a.n_fft, a.hop_length)[0]
-        return wav, (phase[..., e - 1] if m.get("vocoder_integrates_phase", False) else None)
+        a = self.voice.audio
+        return refine_phase(log_mag, phase, self.voice.config.phase_iterations, a.n_fft, a.hop_length)[0]

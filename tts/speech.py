@@ -21,9 +21,8 @@ phase carry). A backend supplies only the networks, as functions on numpy arrays
 The backends are :class:`tts.synthesizer.Synthesizer` (PyTorch) and
 :class:`tts.onnx_runtime.OnnxSynthesizer` (onnxruntime, no torch import); :func:`tts.load` picks.
 
-A voice object passed to the base provides ``config`` (:class:`tts.voice.VoiceConfig`),
-``tokenizer``, ``add_blank``, ``speakers``, ``audio`` (``sample_rate``, ``hop_length``,
-``log_clamp``) and ``options(...)`` (:class:`tts.voice.VoiceOptionsMixin`).
+The voice is a :class:`tts.voice.Voice` (``config``, ``tokenizer``, ``add_blank``, ``speakers``,
+``audio``, ``options(...)``): :class:`tts.voice.LoadedVoice` or :class:`tts.onnx_runtime.OnnxVoice`.
 
 Text control (docs/text-control.md), shared by both backends here: SSML input (:mod:`tts.text.ssml`),
 a pronunciation lexicon (:mod:`tts.text.pronunciations`), word timestamps (:attr:`Audio.words`,
@@ -46,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tts.voice import SynthesisOptions
+from tts.voice import SynthesisOptions, Voice
 
 if TYPE_CHECKING:
     from tts.pipeline import AcousticShape
@@ -212,7 +211,7 @@ class SynthesizerBase:
 
     def __init__(
         self,
-        voice: Any,
+        voice: Voice,
         *,
         max_chars: int | None = 20_000,
         chunk_frames: int = 64,
@@ -466,9 +465,14 @@ class SynthesizerBase:
         """True when the vocoder integrates its phase and cannot carry it across windows."""
         raise NotImplementedError
 
-    def _vocode_window(self, window: Any, s: int, e: int, anchor: Any) -> tuple[np.ndarray, Any]:
-        """Vocode one streaming window ``(1, M, T_w)`` whose own frames are ``[s, e)``, continuing
-        an integrated phase from ``anchor``; returns the samples and the next anchor."""
+    def _window_spectrum(self, window: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool] | None:
+        """For streaming: the vocoder's ``log_mag, phase (1, F, T_w)`` of a mel window and whether
+        that phase is integrated over time (so must be carried between windows); None when the
+        vocoder gives only waveforms (then windows are vocoded with :meth:`_vocode`)."""
+        raise NotImplementedError
+
+    def _spectrum_wave(self, log_mag: np.ndarray, phase: np.ndarray) -> np.ndarray:
+        """``(1, F, T)`` magnitude and phase -> waveform ``(T·hop,)`` (inverse STFT, phase refinement)."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ the acoustic pipeline
@@ -527,6 +531,26 @@ class SynthesizerBase:
         """The weighted mean ``(S,)`` of the embeddings of the speakers in ``mix``."""
         table = self._speaker_table()
         return sum(np.float32(w) * table[i] for i, w in mix).astype(np.float32)  # type: ignore[union-attr]
+
+    def _vocode_window(
+        self, window: np.ndarray, s: int, e: int, anchor: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Vocode one streaming window ``(1, M, T_w)`` whose own frames are ``[s, e)``.
+
+        A vocoder that integrates its phase over time (an iSTFT head with ``phase =
+        "instantaneous"``) would restart the integral in every window, and the seams would join two
+        copies of each partial with unrelated phases. Its phase is therefore shifted so that frame
+        ``s - 1`` has the ``anchor`` phase the previous window gave it; the phase of frame ``e - 1``
+        is returned as the next anchor. Other vocoders are stateless: ``(wav, None)``."""
+        spectrum = self._window_spectrum(window)
+        if spectrum is None:
+            return self._vocode(window, [window.shape[-1]])[0], None
+        log_mag, phase, integrated = spectrum
+        if not integrated:
+            return self._spectrum_wave(log_mag, phase), None
+        if anchor is not None and s > 0:
+            phase = phase + (anchor - phase[..., s - 1])[..., None]
+        return self._spectrum_wave(log_mag, phase), phase[..., e - 1]
 
     def _insert_silence(self, mel: np.ndarray, at: Sequence[tuple[int, int]]) -> np.ndarray:
         """``mel: (1, M, T)`` with ``n`` silent frames (the log floor) inserted before frame ``f``

@@ -202,24 +202,15 @@ class Synthesizer(SynthesizerBase):
         voc = self.voice.vocoder
         return bool(getattr(voc, "integrates_phase", False)) and not isinstance(voc, ISTFTGenerator)
 
-    def _vocode_window(
-        self, window: torch.Tensor, s: int, e: int, anchor: torch.Tensor | None
-    ) -> tuple[np.ndarray, torch.Tensor | None]:
-        """Vocode one streaming window ``(1, M, T_w)`` whose own frames are ``[s, e)``.
-
-        A vocoder that integrates its phase over time (``ISTFTGenerator`` with
-        ``phase = "instantaneous"``) would restart the integral in every window, and the seams would
-        join two copies of each partial with unrelated phases. Its phase is therefore shifted so
-        that frame ``s - 1`` has the ``anchor`` phase the previous window gave it; the phase of frame
-        ``e - 1`` is returned as the next anchor. Other vocoders are stateless: ``(wav, None)``.
-        """
+    def _window_spectrum(self, window: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool] | None:
         from tts.vocoder.generators import ISTFTGenerator
 
         voc = self.voice.vocoder
         if not (isinstance(voc, ISTFTGenerator) and voc.integrates_phase):
-            return self._vocode(window, [window.shape[-1]])[0], None
+            return None  # stateless: windows are vocoded whole
         log_mag, phase = voc.log_magnitude_and_phase(self._tensor(window))
-        if anchor is not None and s > 0:
-            phase = phase + (anchor - phase[..., s - 1]).unsqueeze(-1)
-        wav = voc.waveform(log_mag, phase)[0].float().cpu().numpy()
-        return wav, phase[..., e - 1]
+        return log_mag.float().cpu().numpy(), phase.float().cpu().numpy(), True
+
+    def _spectrum_wave(self, log_mag: np.ndarray, phase: np.ndarray) -> np.ndarray:
+        wav = self.voice.vocoder.waveform(self._tensor(log_mag), self._tensor(phase))
+        return wav[0].float().cpu().numpy()

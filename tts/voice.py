@@ -30,7 +30,6 @@ from tts.names import DURATION_ROUNDING, PRECISIONS, SAMPLERS
 if TYPE_CHECKING:
     from torch import nn
 
-    from tts.audio import AudioConfig
     from tts.model import AcousticModel
     from tts.text import Tokenizer
     from tts.vae.mel_vae import MelVAE
@@ -221,19 +220,29 @@ class VoiceOptionsMixin:
 
 
 @dataclass
-class LoadedVoice(VoiceOptionsMixin):
-    """The three models of a voice plus what is needed to feed them."""
+class Voice(VoiceOptionsMixin):
+    """What every loaded voice has, whichever backend runs it (:class:`LoadedVoice` for PyTorch,
+    :class:`tts.onnx_runtime.OnnxVoice` for onnxruntime): what the text side and the sentence loop
+    of :class:`tts.speech.SynthesizerBase` need."""
 
     folder: Path
     config: VoiceConfig  #: voice.json, gaps filled from the acoustic model's own defaults
+    tokenizer: Tokenizer
+    speakers: list[str]
+    add_blank: bool
+    #: ``sample_rate``, ``hop_length``, ``n_fft``, ``n_mels``, ``log_clamp`` (an ``AudioConfig``
+    #: or the ONNX runtime's torch-free subset of it)
+    audio: Any
+
+
+@dataclass
+class LoadedVoice(Voice):
+    """A voice on PyTorch: its three models plus what is needed to feed them."""
+
     acoustic: AcousticModel
     vae: MelVAE
     vocoder: nn.Module  #: ``forward(mel (B, M, T)) -> wav (B, T·hop)``
     vocoder_name: str  #: the vocoder file, or "griffin-lim"
-    tokenizer: Tokenizer
-    speakers: list[str]
-    add_blank: bool
-    audio: AudioConfig
     precision: str = "fp32"  #: "fp32" or "bf16" (:mod:`tts.precision`)
 
 
