@@ -10,8 +10,9 @@ import pytest
 from tiny_voice import build_tiny_voice
 
 from tts.cli.synth import main
-from tts.speech import Audio, parse_speaker
+from tts.output import Audio
 from tts.synthesizer import Synthesizer
+from tts.voice import parse_speaker
 
 TEXT = "Dr. Smith paid $42.50 at 3:30 pm. Then he left!"
 SPOKEN = ["Dr.", "Smith", "paid", "$42.50", "at", "3:30", "pm", "Then", "he", "left"]

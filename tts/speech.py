@@ -39,153 +39,21 @@ import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tts.voice import SynthesisOptions, Voice
+from tts.output import BREAK, PAUSE, Audio, Word
+from tts.text.frontend import load_lexicons, speaker_arg, word_token_spans
+from tts.text.ssml import runs_of
+from tts.voice import SynthesisOptions, Voice, parse_speaker
 
 if TYPE_CHECKING:
     from tts.pipeline import AcousticShape
     from tts.text.frontend import Utterance
     from tts.text.pronunciations import Lexicon
-
-PAUSE = "<pause>"  #: token label of the silence between sentences in ``Audio.tokens``
-BREAK = "<break>"  #: token label of an SSML ``<break>`` inside a sentence
-
-
-@dataclass(frozen=True)
-class Word:
-    """A word of the input text and when it is spoken: ``start``/``end`` in seconds from the start
-    of the :class:`Audio` that carries it, ``[char_start, char_end)`` its characters in the text
-    (or SSML) the caller passed, ``text`` those characters ("$42.50" is one word)."""
-
-    text: str
-    start: float
-    end: float
-    char_start: int
-    char_end: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``--timestamps`` JSON object: ``word``, ``start``, ``end``, ``char_start``, ``char_end``."""
-        return {
-            "word": self.text,
-            "start": round(self.start, 3),
-            "end": round(self.end, 3),
-            "char_start": self.char_start,
-            "char_end": self.char_end,
-        }
-
-    def shifted(self, seconds: float) -> Word:
-        return replace(self, start=self.start + seconds, end=self.end + seconds)
-
-
-@dataclass(frozen=True)
-class SpeechOptions(SynthesisOptions):
-    """:class:`tts.voice.SynthesisOptions` plus a speaker blend: ``((speaker id, weight), ...)``,
-    weights summing to 1 (empty: ``speaker`` alone)."""
-
-    speaker_mix: tuple[tuple[int, float], ...] = ()
-
-
-def parse_speaker(spec: Any, names: Sequence[str]) -> tuple[str | int | None, tuple[tuple[int, float], ...]]:
-    """A speaker argument -> ``(speaker, mix)``: a plain name/index/None passes through with no mix;
-    a blend — ``"slt:0.7,clb:0.3"``, ``{"slt": 0.7, "clb": 0.3}`` or ``[("slt", 0.7), ...]`` —
-    gives its dominant speaker and the weights normalised to sum 1. Raises ``ValueError`` for
-    unknown names and weights that are not positive finite numbers."""
-    if isinstance(spec, str) and ":" in spec:
-        pairs: list[tuple[Any, Any]] = []
-        for part in spec.split(","):
-            name, sep, weight = part.strip().rpartition(":")
-            if not sep or not name.strip():
-                raise ValueError(f"speaker blend must look like 'name:weight,name:weight', got {spec!r}")
-            pairs.append((name.strip(), weight.strip()))
-    elif isinstance(spec, dict):
-        pairs = list(spec.items())
-    elif isinstance(spec, (list, tuple)):
-        pairs = [tuple(p) for p in spec]  # type: ignore[misc]
-    else:
-        return spec, ()
-    valid = ", ".join(names) if names else "(single-speaker voice)"
-    mix: dict[int, float] = {}
-    for name, weight in pairs:
-        if isinstance(name, str) and name.isdigit():
-            name = int(name)
-        if isinstance(name, str) and name in names:
-            sid = list(names).index(name)
-        elif isinstance(name, int) and not isinstance(name, bool) and 0 <= name < len(names):
-            sid = name
-        else:
-            raise ValueError(f"unknown speaker {name!r} in blend {spec!r}; this voice has: {valid}")
-        try:
-            w = float(weight)
-        except (TypeError, ValueError):
-            raise ValueError(f"speaker weight for {name!r} must be a number, got {weight!r}") from None
-        if not (w > 0 and math.isfinite(w)):
-            raise ValueError(f"speaker weights must be positive, got {weight!r} for {name!r}")
-        mix[sid] = mix.get(sid, 0.0) + w
-    if not mix:
-        raise ValueError("empty speaker blend")
-    total = sum(mix.values())
-    blend = tuple(sorted(((i, w / total) for i, w in mix.items()), key=lambda x: -x[1]))
-    if len(blend) == 1:
-        return blend[0][0], ()
-    return blend[0][0], blend
-
-
-@dataclass
-class Audio:
-    """Synthesised speech and how it lines up with the phonemes.
-
-    ``tokens[i]`` (a symbol of the voice's tokenizer, the blank included, or ``"<pause>"``) lasts
-    ``durations[i]`` seconds; the durations add up to ``duration``. Stream chunks carry the
-    sentence's text, phonemes and alignment on their first chunk only.
-    """
-
-    samples: np.ndarray  #: (L,) float32, nominally in [-1, 1] (clipped by save / to_pcm16)
-    sample_rate: int
-    text: str = ""
-    phonemes: str = ""
-    tokens: list[str] = field(default_factory=list)
-    durations: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  #: (N,) seconds
-    #: the input's words with their times in this audio (a stream chunk: the words that start in it)
-    words: list[Word] = field(default_factory=list)
-
-    @property
-    def duration(self) -> float:
-        """Length in seconds."""
-        return len(self.samples) / self.sample_rate
-
-    def save(self, path: str | Path) -> Path:
-        """Write a 16-bit ``.wav`` or ``.flac`` (by suffix) atomically: nothing is left on failure."""
-        from tts.files import write_audio
-
-        return write_audio(path, self.samples, self.sample_rate)
-
-    def to_pcm16(self) -> bytes:
-        """Little-endian signed 16-bit mono PCM (what ``tts-synth --raw`` writes)."""
-        return (np.clip(self.samples, -1.0, 1.0) * 32767.0).round().astype("<i2").tobytes()
-
-    @classmethod
-    def concatenate(cls, parts: Sequence[Audio]) -> Audio:
-        """Join chunks (e.g. from :meth:`Synthesizer.stream`) into one ``Audio``."""
-        if not parts:
-            raise ValueError("nothing to concatenate")
-        words, offset = [], 0
-        for p in parts:
-            words.extend(w.shifted(offset / p.sample_rate) for w in p.words)
-            offset += len(p.samples)
-        return cls(
-            samples=np.concatenate([p.samples for p in parts]).astype(np.float32),
-            sample_rate=parts[0].sample_rate,
-            text=" ".join(p.text for p in parts if p.text),
-            phonemes=" ".join(p.phonemes for p in parts if p.phonemes),
-            tokens=[t for p in parts for t in p.tokens],
-            durations=np.concatenate([p.durations for p in parts]).astype(np.float32),
-            words=words,
-        )
 
 
 @dataclass(frozen=True)
@@ -278,7 +146,7 @@ class SynthesizerBase:
                 if utt.speaker is not None:
                     parse_speaker(utt.speaker, self.speakers)  # unknown SSML voices fail here
                     if ":" not in utt.speaker:
-                        self.voice.speaker_id(_speaker_arg(utt.speaker))
+                        self.voice.speaker_id(speaker_arg(utt.speaker))
                 kept.append((utt.text, utt.phonemes, tuple(ids), utt))
         if not kept:
             raise ValueError(f"nothing pronounceable in text {_clip(text)!r}")
@@ -404,11 +272,9 @@ class SynthesizerBase:
         length_scale: float,
         sampler: str | None,
         guidance: float | None,
-    ) -> SpeechOptions:
-        """Per-call settings (``voice.options``) with a speaker blend resolved."""
-        speaker, mix = parse_speaker(speaker, self.speakers)
-        base = self.voice.options(speaker, steps, temperature, length_scale, sampler, guidance)
-        return SpeechOptions(**{f.name: getattr(base, f.name) for f in fields(base)}, speaker_mix=mix)
+    ) -> SynthesisOptions:
+        """Per-call settings (``voice.options``; a speaker blend included)."""
+        return self.voice.options(speaker, steps, temperature, length_scale, sampler, guidance)
 
     def _unit_options(self, opts: SynthesisOptions, prep: PreparedText, j: int) -> SynthesisOptions:
         """The call's options with sentence ``j``'s SSML voice and rate."""
@@ -416,8 +282,8 @@ class SynthesizerBase:
             return opts
         utt = prep.utterances[j]
         if utt.speaker is not None:
-            speaker, mix = parse_speaker(_speaker_arg(utt.speaker), self.speakers)
-            opts = replace(opts, speaker=self.voice.speaker_id(speaker), speaker_mix=mix)
+            speaker = self.voice.options(speaker_arg(utt.speaker))
+            opts = replace(opts, speaker=speaker.speaker, speaker_mix=speaker.speaker_mix)
         if utt.rate != 1.0:
             opts = replace(opts, length_scale=opts.length_scale / utt.rate)
         return opts
@@ -627,7 +493,7 @@ class SynthesizerBase:
         if not prep.utterances:
             return tokens, frames, [], []
         utt = prep.utterances[j]
-        spans = _word_tokens(utt, self.voice.tokenizer, self.voice.add_blank, len(ids))
+        spans = word_token_spans(utt, self.voice.tokenizer, self.voice.add_blank, len(ids))
         hop, inserts = self.voice.audio.hop_length, []
         ends = np.concatenate([[0.0], np.cumsum(frames)])
         for k, seconds in sorted(utt.breaks):  # silence before word k: the blank before its first symbol
@@ -751,53 +617,6 @@ def _breaks(prep: PreparedText, j: int) -> bool:
 
 def _pause_after(prep: PreparedText) -> float:
     return prep.utterances[-1].pause_after if prep.utterances else 0.0
-
-
-def _word_tokens(utt: Utterance, tokenizer: Any, add_blank: bool, n_tokens: int) -> list[tuple[int, int]]:
-    """Token range ``[a, b)`` of each word of ``utt``: its symbols and, with blanks, the blank on
-    either side (symbols outside the inventory are dropped by the tokenizer, and here too)."""
-    known = np.zeros(len(utt.phonemes) + 1, np.int64)  # symbols kept before each phoneme position
-    for i, ch in enumerate(utt.phonemes):
-        known[i + 1] = known[i] + (1 if tokenizer.unknown(ch) == set() and ch != "_" else 0)
-    out = []
-    for w in utt.words:
-        k0, k1 = int(known[w.phoneme_start]), int(known[w.phoneme_end])
-        a, b = (2 * k0, 2 * k1 + 1) if add_blank else (k0, k1)
-        if k1 == k0:
-            b = a
-        out.append((min(a, n_tokens), min(b, n_tokens)))
-    return out
-
-
-def runs_of(text: str, ssml: bool | None = None) -> list[Any]:
-    """The front end's runs for ``text``: SSML (``ssml`` True, or None and ``text`` starts with
-    ``<speak``) through :func:`tts.text.ssml.parse_ssml`, else one plain run."""
-    from tts.text.alignment import SourceText
-    from tts.text.frontend import Run
-
-    if ssml is None:
-        ssml = text.lstrip().startswith("<speak")
-    if ssml:
-        from tts.text.ssml import parse_ssml
-
-        return parse_ssml(text)
-    return [Run(SourceText.identity(text))]
-
-
-def load_lexicons(folder: str | Path | None, extra: str | Path | Lexicon | None) -> Lexicon:
-    """A voice folder's ``lexicon.tsv`` (if any) with ``extra`` (a path or a Lexicon) over it."""
-    from tts.text.pronunciations import LEXICON_FILE, Lexicon
-
-    lex = Lexicon()
-    if folder is not None and (Path(folder) / LEXICON_FILE).is_file():
-        lex = Lexicon.load(Path(folder) / LEXICON_FILE)
-    if extra is not None:
-        lex = lex.merged(extra if isinstance(extra, Lexicon) else Lexicon.load(extra))
-    return lex
-
-
-def _speaker_arg(s: Any) -> Any:
-    return int(s) if isinstance(s, str) and s.isdigit() else s
 
 
 def _clip(text: str, n: int = 60) -> str:

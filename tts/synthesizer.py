@@ -35,8 +35,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from tts.output import BREAK, PAUSE, Audio, Word
 from tts.pipeline import AcousticShape
-from tts.speech import BREAK, PAUSE, Audio, PreparedText, SynthesizerBase, Word
+from tts.speech import PreparedText, SynthesizerBase
 from tts.text.pronunciations import Lexicon
 from tts.voice import LoadedVoice, load_voice
 

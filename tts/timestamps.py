@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tts.files import default_file_mode
-from tts.speech import Word
+from tts.output import Word
 
 TIMESTAMP_FORMATS = (".json", ".srt", ".vtt")
 MAX_CUE_WORDS = 8

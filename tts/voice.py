@@ -19,8 +19,10 @@ voice, read its language and fail on a missing folder before importing torch.
 from __future__ import annotations
 
 import json
+import math
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -164,6 +166,9 @@ class SynthesisOptions:
     sampler: str
     guidance: float
     duration_rounding: str = "ceil"
+    #: a blend of speakers: ``((speaker id, weight), ...)``, weights summing to 1 (empty: ``speaker``
+    #: alone, which is then the blend's dominant speaker)
+    speaker_mix: tuple[tuple[int, float], ...] = ()
 
     def __post_init__(self) -> None:
         if self.steps < 1:
@@ -176,6 +181,51 @@ class SynthesisOptions:
             raise ValueError(f"unknown sampler {self.sampler!r}; choose from {', '.join(SAMPLERS)}")
         if not self.guidance >= 0:
             raise ValueError(f"guidance must be >= 0, got {self.guidance}")
+
+
+def parse_speaker(spec: Any, names: Sequence[str]) -> tuple[str | int | None, tuple[tuple[int, float], ...]]:
+    """A speaker argument -> ``(speaker, mix)``: a plain name/index/None passes through with no mix;
+    a blend — ``"slt:0.7,clb:0.3"``, ``{"slt": 0.7, "clb": 0.3}`` or ``[("slt", 0.7), ...]`` —
+    gives its dominant speaker and the weights normalised to sum 1. Raises ``ValueError`` for
+    unknown names and weights that are not positive finite numbers."""
+    if isinstance(spec, str) and ":" in spec:
+        pairs: list[tuple[Any, Any]] = []
+        for part in spec.split(","):
+            name, sep, weight = part.strip().rpartition(":")
+            if not sep or not name.strip():
+                raise ValueError(f"speaker blend must look like 'name:weight,name:weight', got {spec!r}")
+            pairs.append((name.strip(), weight.strip()))
+    elif isinstance(spec, dict):
+        pairs = list(spec.items())
+    elif isinstance(spec, (list, tuple)):
+        pairs = [tuple(p) for p in spec]  # type: ignore[misc]
+    else:
+        return spec, ()
+    valid = ", ".join(names) if names else "(single-speaker voice)"
+    mix: dict[int, float] = {}
+    for name, weight in pairs:
+        if isinstance(name, str) and name.isdigit():
+            name = int(name)
+        if isinstance(name, str) and name in names:
+            sid = list(names).index(name)
+        elif isinstance(name, int) and not isinstance(name, bool) and 0 <= name < len(names):
+            sid = name
+        else:
+            raise ValueError(f"unknown speaker {name!r} in blend {spec!r}; this voice has: {valid}")
+        try:
+            w = float(weight)
+        except (TypeError, ValueError):
+            raise ValueError(f"speaker weight for {name!r} must be a number, got {weight!r}") from None
+        if not (w > 0 and math.isfinite(w)):
+            raise ValueError(f"speaker weights must be positive, got {weight!r} for {name!r}")
+        mix[sid] = mix.get(sid, 0.0) + w
+    if not mix:
+        raise ValueError("empty speaker blend")
+    total = sum(mix.values())
+    blend = tuple(sorted(((i, w / total) for i, w in mix.items()), key=lambda x: -x[1]))
+    if len(blend) == 1:
+        return blend[0][0], ()
+    return blend[0][0], blend
 
 
 class VoiceOptionsMixin:
@@ -208,6 +258,7 @@ class VoiceOptionsMixin:
     ) -> SynthesisOptions:
         """Per-call settings; ``None`` takes the voice's default. Raises ``ValueError`` when invalid."""
         c = self.config
+        speaker, mix = parse_speaker(speaker, self.speakers)
         return SynthesisOptions(
             speaker=self.speaker_id(speaker),
             steps=int(c.steps if steps is None else steps),  # type: ignore[arg-type]
@@ -216,6 +267,7 @@ class VoiceOptionsMixin:
             sampler=str(c.sampler if sampler is None else sampler),
             guidance=float(c.guidance if guidance is None else guidance),
             duration_rounding=str(c.duration_rounding),
+            speaker_mix=mix,
         )
 
 

@@ -228,8 +228,8 @@ def output_dir(args: argparse.Namespace) -> Path:
 def print_phonemes(args: argparse.Namespace, texts: list[tuple[int, str]]) -> int:
     """The IPA the model reads, lexicons and SSML applied (``SynthesizerBase.phonemize``'s text
     path, without loading a model)."""
-    from tts.speech import load_lexicons, runs_of
-    from tts.text.frontend import analyse
+    from tts.text.frontend import analyse, load_lexicons
+    from tts.text.ssml import runs_of
     from tts.voice import default_voice_dir, load_voice_config
 
     folder = Path(args.voice).expanduser() if args.voice else default_voice_dir()
@@ -379,9 +379,11 @@ def run(args: argparse.Namespace, log: logging.Logger) -> int:
         for name in synth.speakers or [synth.voice.config.name]:
             print(name)
         return 0
+    from tts.text.frontend import speaker_arg
+
     opts = dict(
         ssml=True if args.ssml else None,
-        speaker=_speaker_arg(args.speaker),
+        speaker=speaker_arg(args.speaker),
         steps=args.steps,
         temperature=args.temperature,
         length_scale=1.0 / args.speed,
@@ -420,10 +422,6 @@ def _timestamps_suffix(path: str) -> str:
     if suffix not in TIMESTAMP_FORMATS:
         raise UsageError(f"--timestamps {path}: name it .json, .srt or .vtt")
     return suffix
-
-
-def _speaker_arg(s: str | None) -> str | int | None:
-    return int(s) if s is not None and s.isdigit() else s
 
 
 def _one_line(msg: str) -> str:

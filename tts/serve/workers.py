@@ -27,7 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tts.speech import Audio, SynthesizerBase
+from tts.output import Audio
+from tts.speech import SynthesizerBase
 
 log = logging.getLogger("tts.serve")
 

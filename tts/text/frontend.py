@@ -15,6 +15,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from tts.text.alignment import SourceText, align_words, group_words, word_ranges
 from tts.text.normalize import normalize
@@ -207,3 +211,35 @@ def _words(
         out.append(SpokenWord(text, g.char_start, g.char_end, ph0, max(ph0, ph1)))
         starts.append(sent.a + min(ranges[i][0] for i in g.words))
     return out, starts
+
+
+def word_token_spans(utt: Utterance, tokenizer: Any, add_blank: bool, n_tokens: int) -> list[tuple[int, int]]:
+    """Token range ``[a, b)`` of each word of ``utt``: its symbols and, with blanks, the blank on
+    either side (symbols outside the inventory are dropped by the tokenizer, and here too)."""
+    known = np.zeros(len(utt.phonemes) + 1, np.int64)  # symbols kept before each phoneme position
+    for i, ch in enumerate(utt.phonemes):
+        known[i + 1] = known[i] + (1 if tokenizer.unknown(ch) == set() and ch != "_" else 0)
+    out = []
+    for w in utt.words:
+        k0, k1 = int(known[w.phoneme_start]), int(known[w.phoneme_end])
+        a, b = (2 * k0, 2 * k1 + 1) if add_blank else (k0, k1)
+        if k1 == k0:
+            b = a
+        out.append((min(a, n_tokens), min(b, n_tokens)))
+    return out
+
+
+def load_lexicons(folder: str | Path | None, extra: str | Path | Lexicon | None) -> Lexicon:
+    """A voice folder's ``lexicon.tsv`` (if any) with ``extra`` (a path or a Lexicon) over it."""
+    from tts.text.pronunciations import LEXICON_FILE, Lexicon
+
+    lex = Lexicon()
+    if folder is not None and (Path(folder) / LEXICON_FILE).is_file():
+        lex = Lexicon.load(Path(folder) / LEXICON_FILE)
+    if extra is not None:
+        lex = lex.merged(extra if isinstance(extra, Lexicon) else Lexicon.load(extra))
+    return lex
+
+
+def speaker_arg(s: Any) -> Any:
+    return int(s) if isinstance(s, str) and s.isdigit() else s

@@ -326,3 +326,13 @@ def _date(fmt: str, text: str) -> str:
         y = int(fields["y"])
         words.append(("," if "d" in fields else "") + " " + (year(y) if 1000 <= y <= 2999 else cardinal(y)))
     return " ".join(words).replace(" ,", ",").strip()
+
+
+def runs_of(text: str, ssml: bool | None = None) -> list[Any]:
+    """The front end's runs for ``text``: SSML (``ssml`` True, or None and ``text`` starts with
+    ``<speak``) through :func:`tts.text.ssml.parse_ssml`, else one plain run."""
+    if ssml is None:
+        ssml = text.lstrip().startswith("<speak")
+    if ssml:
+        return parse_ssml(text)
+    return [Run(SourceText.identity(text))]
