@@ -1,24 +1,20 @@
 """Inference precision: bf16 matrix multiplies on CPUs that have matrix units for them.
 
 Most of a synthesis call is spent in the pointwise (``Linear``) layers of the ConvNeXt blocks of
-the vocoder and of the VAE decoder (measured: ~65 % of the vocoder's time on the 2-core machine).
-On a CPU with Intel AMX (``amx_bf16``: Sapphire Rapids and later) oneDNN multiplies bf16 matrices
-with fp32 accumulation several times faster than fp32 ones (measured 8× for the vocoder's
-384×1152 layers on 2000 frames). :class:`BF16Linear` does only that multiply in bf16: its input
-is rounded to bf16, the product comes back as fp32, the bias is added in fp32, and everything
-around it (norms, residual sums, the vocoder's magnitude/phase head, the phase integral and the
-inverse STFT) stays fp32. Inside a ConvNeXt MLP (``pw2(gelu(pw1(x)))``, :func:`bf16_mlp`) the
-wide hidden activation stays bf16 from the first product through the GELU into the second: its
-two fp32 round trips cost more than the products themselves on short inputs (measured 1 ms per
-conversion of a 376 × 1152 activation under load), and the second product rounds it to bf16
-anyway. The rounding error of one layer is about 2⁻⁹ relative; its effect on the audio is measured
-in ``docs/benchmarks.md``.
+the vocoder and of the VAE decoder. On a CPU with Intel AMX (``amx_bf16``: Sapphire Rapids and
+later) or AVX-512 BF16 dot products (AMD Zen 4 and later) oneDNN multiplies bf16 matrices with fp32
+accumulation several times faster than fp32 ones. :class:`BF16Linear` does only that multiply in
+bf16: its input is rounded to bf16, the product comes back as fp32, the bias is added in fp32, and
+everything around it (norms, residual sums, the vocoder's magnitude/phase head, the phase integral
+and the inverse STFT) stays fp32. Inside a ConvNeXt MLP (``pw2(gelu(pw1(x)))``, :func:`bf16_mlp`)
+the wide hidden activation stays bf16 from the first product through the GELU into the second:
+its two fp32 round trips would cost more than the products themselves on short inputs, and the
+second product rounds it to bf16 anyway. The rounding error of one layer is about 2⁻⁹ relative.
 
 ``precision="auto"`` (the default of :func:`tts.voice.load_voice`) picks ``"bf16"`` on a CPU with
-AMX or with AVX-512 BF16 dot-product instructions (an AMD EPYC of the Zen 4 generation: a 272 × 384
-by 384 × 1152 product in 0.57 ms against 1.30 ms in fp32 on two threads; a 10-word sentence end
-to end 135 → 115 ms) and ``"fp32"`` everywhere else, because without either bf16 is emulated and
-slower than fp32. Training never uses this module.
+AMX or AVX-512 BF16 and ``"fp32"`` everywhere else, because without either bf16 is emulated and
+slower than fp32. Training never uses this module. Speed and quality effects, measured per CPU:
+docs/benchmarks.md and docs/usage.md.
 """
 
 from __future__ import annotations
