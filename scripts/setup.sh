@@ -4,6 +4,7 @@
 #   bash scripts/setup.sh --dev      + training, evaluation, ONNX and test tools
 #   bash scripts/setup.sh --dev --system-packages
 #                                    + Debian packages the tests use when present (flite, espeak-ng, sox,
+#                                      qemu-user to emulate an AVX2-only CPU,
 #                                      chromium for the tts-serve web page test); needs root and apt-get
 # Environment: PYTHON (default python3), VENV (default .venv), TORCH_SPEC (default torch==2.13.0).
 # torch is installed first and pinned so pip never swaps in a multi-GB CUDA build on a CPU machine;
