@@ -71,13 +71,30 @@ def _run(cmd_prefix: list[str], graph: Path, tmp: Path, name: str) -> dict[str, 
         return {k: z[k] for k in z.files}
 
 
-def test_session_options_ask_for_exact_int8() -> None:
-    from tts.onnx_options import EXACT_INT8_KEY, session_options
+@pytest.mark.parametrize("vnni", [True, False])
+def test_session_options_ask_for_exact_int8_where_vnni_is_missing(
+    vnni: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The exact (u8u8) kernels only where the fast ones can saturate: onnxruntime would apply the
+    switch on VNNI CPUs too, where it only costs time."""
+    import tts.onnx_options as oo
 
-    opts = session_options(3)
-    assert opts.get_session_config_entry(EXACT_INT8_KEY) == "1"
+    monkeypatch.setattr(oo, "int8_needs_exact_kernels", lambda: not vnni)
+    opts = oo.session_options(3)
     assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "0"
     assert opts.intra_op_num_threads == 3 and opts.inter_op_num_threads == 1
+    if vnni:
+        with pytest.raises(Exception, match="config"):  # onnxruntime: no such entry
+            opts.get_session_config_entry(oo.EXACT_INT8_KEY)
+    else:
+        assert opts.get_session_config_entry(oo.EXACT_INT8_KEY) == "1"
+
+
+def test_the_cpu_probe_reads_cpuid() -> None:
+    """numpy's CPUID probe answers (a VNNI flag is there to read) on any x86-64 CPU."""
+    from tts.onnx_options import int8_needs_exact_kernels
+
+    assert isinstance(int8_needs_exact_kernels(), bool)
 
 
 @pytest.mark.skipif(QEMU is None, reason="needs qemu-x86_64 (Debian qemu-user) to emulate an AVX2-only CPU")
