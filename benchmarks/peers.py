@@ -223,6 +223,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("runs/peers"))
     p.add_argument("--json", type=Path, default=None)
     p.add_argument("--markdown", type=Path, default=None)
+    p.add_argument(
+        "--score-only",
+        action="store_true",
+        help="re-score the folders of an earlier run; speed figures are read from its --json",
+    )
     args = p.parse_args(argv)
 
     lines = [ln.strip() for ln in args.sentences.read_text(encoding="utf-8").splitlines() if ln.strip()]
@@ -230,7 +235,13 @@ def main(argv: list[str] | None = None) -> int:
     facts = cpu_facts()
     print(f"{facts['date']} | {facts['cpu']} ({', '.join(facts['isa'])}) | {len(rows)} sentences", flush=True)
     results: dict[str, dict[str, Any]] = {}
-    for name in args.systems.split(","):
+    if args.score_only:
+        if args.json is None or not args.json.is_file():
+            raise SystemExit("--score-only needs the --json file of the run that synthesised the folders")
+        earlier = json.loads(args.json.read_text(encoding="utf-8"))
+        facts = {**earlier["machine"], "rescored": facts["date"]}
+        results = {n: {"speed": r["speed"]} for n, r in earlier["results"].items() if r.get("speed")}
+    for name in [] if args.score_only else args.systems.split(","):
         try:
             speed = run_system(name, rows, args.out / name, args.threads, args.ttfa_sentences)
         except (ImportError, FileNotFoundError, ValueError) as e:
@@ -257,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     facts["load_avg_end"] = os.getloadavg()
     md = table(results)
     print(md)
-    payload = {"machine": facts, "command": " ".join(sys.argv), "sentences": len(rows), "results": results}
+    command = " ".join(sys.argv) if not args.score_only else earlier["command"]
+    payload = {"machine": facts, "command": command, "sentences": len(rows), "results": results}
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(payload, indent=2, default=float) + "\n", encoding="utf-8")

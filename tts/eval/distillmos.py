@@ -14,11 +14,20 @@ placeholder module stands in for the duration of that one import and is removed 
 no other code can mistake it for torchaudio. The weights are then loaded into the model class here
 (``weights_only``), without the class's print-and-load path.
 
+Resampling matters here. DistillMOS's own command line resamples with torchaudio's default windowed-sinc
+filter (Hann window, 6 zero crossings, cut-off at 0.99 of the lower Nyquist), whose gentle roll-off
+leaves little energy near 8 kHz; a steep resampler (soxr "HQ") keeps it, and the network hears it: on
+the 22.05 kHz output of our mel-based voice and on RHVoice, scores came out 0.19–0.26 lower with soxr than
+with the reference filter (12 sentences each), on 24 kHz Kokoro 0.12 higher; on Piper they agreed.
+:func:`sinc_resample` implements the reference filter here (no torchaudio), so the scores are those of the
+published pipeline.
+
 Letters used for shapes: L samples.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import types
 from contextlib import contextmanager
@@ -58,6 +67,36 @@ def load_distillmos():
     return model.eval()
 
 
+def sinc_resample(
+    wav: np.ndarray, orig_sr: int, new_sr: int, zero_crossings: int = 6, rolloff: float = 0.99
+) -> np.ndarray:
+    """Band-limited resampling by windowed-sinc interpolation (J. O. Smith, "Digital Audio Resampling
+    Home Page", bandlimited interpolation), with the parameters of torchaudio's default ``Resample``:
+    a Hann-windowed sinc (``cos²`` of the scaled time) over ``zero_crossings`` zero crossings, cut off
+    at ``rolloff`` × the lower Nyquist frequency. The rates are reduced by their GCD and every output
+    phase gets its own kernel, applied as one strided convolution. ``wav: (L,)`` → ``(ceil(L·new/orig),)``.
+    """
+    import torch
+
+    if orig_sr == new_sr:
+        return wav.astype(np.float32)
+    g = math.gcd(orig_sr, new_sr)
+    up, down = new_sr // g, orig_sr // g  # output phases per `down` input samples
+    cutoff = min(up, down) * rolloff
+    width = math.ceil(zero_crossings * down / cutoff)
+    taps = torch.arange(-width, width + down, dtype=torch.float64)[None, :] / down  # (1, K)
+    t = (taps - torch.arange(up, dtype=torch.float64)[:, None] / up) * cutoff  # (up, K), in zero crossings
+    t = t.clamp(-zero_crossings, zero_crossings)
+    window = torch.cos(t * math.pi / (2 * zero_crossings)) ** 2
+    t = t * math.pi
+    kernels = torch.where(t == 0, torch.ones_like(t), torch.sin(t) / t) * window * (cutoff / down)
+    x = torch.from_numpy(np.asarray(wav, dtype=np.float64)).reshape(1, 1, -1)
+    x = torch.nn.functional.pad(x, (width, width + down))
+    y = torch.nn.functional.conv1d(x, kernels[:, None, :], stride=down)  # (1, up, frames)
+    n_out = math.ceil(up * wav.shape[-1] / down)
+    return y[0].T.reshape(-1)[:n_out].numpy().astype(np.float32)
+
+
 class DistillMOSScorer:
     """``scorer(wav, sr) -> float``: DistillMOS of one clip (1–5, higher is better)."""
 
@@ -65,15 +104,13 @@ class DistillMOSScorer:
         self._model = load_distillmos()
 
     def __call__(self, wav: np.ndarray, sample_rate: int) -> float:
-        """Score ``wav: (L,)`` float audio at ``sample_rate`` (resampled to 16 kHz)."""
+        """Score ``wav: (L,)`` float audio at ``sample_rate`` (resampled to 16 kHz with the reference
+        filter, :func:`sinc_resample`)."""
         import torch
 
         if wav.ndim != 1 or wav.size == 0:
             raise ValueError(f"expected non-empty mono audio (L,), got shape {wav.shape}")
-        if sample_rate != DISTILLMOS_SAMPLE_RATE:
-            from tts.audio import resample
-
-            wav = resample(wav.astype(np.float32), sample_rate, DISTILLMOS_SAMPLE_RATE)
+        wav = sinc_resample(wav, sample_rate, DISTILLMOS_SAMPLE_RATE)
         x = torch.from_numpy(np.ascontiguousarray(wav, dtype=np.float32))[None]
         with torch.inference_mode():
             return float(self._model(x).reshape(-1)[0])
