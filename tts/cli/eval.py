@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tts.eval.judges import ASR_CHOICES, JudgeMissing  # torch-free
-from tts.voice import PRECISIONS  # torch-free
+from tts.names import BACKENDS, PRECISIONS  # torch-free
 
 SPEED_TEXTS = (
     "The quick brown fox jumps over the lazy dog.",
@@ -88,7 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--precision", choices=PRECISIONS, default="auto", help="tts.precision")
     v.add_argument("--synth-threads", type=_positive, default=2, help="torch threads for synthesis")
     v.add_argument(
-        "--backend", choices=("torch", "onnx"), default="torch", help="synthesizer (default torch)"
+        "--backend",
+        choices=BACKENDS,
+        default="auto",
+        help="auto (default): the ONNX runtime when the voice has an export, as tts-synth; or torch, onnx",
     )
     _common(v)
 
@@ -111,7 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--vocoder", default=None)
     s.add_argument("--precision", choices=PRECISIONS, default="auto", help="tts.precision")
     s.add_argument(
-        "--backend", choices=("torch", "onnx"), default="torch", help="synthesizer (default torch)"
+        "--backend",
+        choices=BACKENDS,
+        default="auto",
+        help="auto (default): the ONNX runtime when the voice has an export, as tts-synth; or torch, onnx",
     )
     s.add_argument("--json", type=Path, default=None)
     return p
@@ -192,20 +198,14 @@ def cmd_dir(args: argparse.Namespace) -> int:
 
 
 def _load_synth(
-    voice: str, vocoder: str | None, threads: int, precision: str = "auto", backend: str = "torch"
+    voice: str, vocoder: str | None, threads: int, precision: str = "auto", backend: str = "auto"
 ):
-    """The voice's synthesizer: PyTorch, or with ``backend="onnx"`` the torch-free ONNX runtime
-    (needs the voice's ``onnx/`` export; fp32, the voice's own vocoder)."""
-    path = None if voice == "default" else voice
-    if backend == "onnx":
-        if vocoder not in (None, "default"):
-            raise ValueError("--backend onnx uses the voice's own vocoder: drop --vocoder")
-        from tts import OnnxSynthesizer
+    """The voice's synthesizer on ``backend`` (:func:`tts.backends.load`, as ``tts-synth`` picks it)."""
+    from tts.backends import load
 
-        return OnnxSynthesizer.from_pretrained(path, threads=threads)
-    from tts import Synthesizer
-
-    return Synthesizer.from_pretrained(path, vocoder=vocoder, threads=threads, precision=precision)
+    return load(
+        None if voice == "default" else voice, backend, threads=threads, vocoder=vocoder, precision=precision
+    )
 
 
 def cmd_voice(args: argparse.Namespace) -> int:
