@@ -95,3 +95,19 @@ def test_one_pipeline_the_same_seed_gives_the_same_audio_on_both_backends(
     ys = torch_.synthesize_batch(["One.", "Two words."], seed=3, guidance=guidance)
     for x, y in zip(xs, ys):
         assert len(x.samples) == len(y.samples) and np.abs(x.samples - y.samples).max() < 2e-3
+
+
+def test_loading_pytorch_through_tts_makes_openmp_wait_passively() -> None:
+    """Before torch loads, ``tts.Synthesizer`` / ``tts.load`` default OMP_WAIT_POLICY to PASSIVE (a
+    user's own setting wins); spinning OpenMP threads slow PyTorch down badly on a busy machine."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import os, tts; tts.Synthesizer; print(os.environ.get('OMP_WAIT_POLICY'))"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert run.stdout.strip() == "PASSIVE", run.stderr
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert run.stdout.strip() == "ACTIVE", run.stderr

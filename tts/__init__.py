@@ -19,6 +19,9 @@ def __getattr__(name: str) -> Any:  # lazy: `import tts` must not import torch
 
         return load
     if name == "Synthesizer":
+        from tts.backends import prefer_passive_openmp
+
+        prefer_passive_openmp()  # before torch loads (tts.backends: spinning threads under load)
         from tts.synthesizer import Synthesizer
 
         return Synthesizer
