@@ -308,9 +308,11 @@ def test_cli_auto_falls_back_to_torch_on_a_stale_export(
 def test_eval_tools_can_use_the_onnx_backend(voice_dir: Path) -> None:
     from tts.cli.eval import _load_synth
 
+    assert isinstance(_load_synth(str(voice_dir), None, 1), OnnxSynthesizer)  # auto: the export, as tts-synth
     assert isinstance(_load_synth(str(voice_dir), None, 1, backend="onnx"), OnnxSynthesizer)
-    assert isinstance(_load_synth(str(voice_dir), None, 1, precision="fp32"), Synthesizer)
-    with pytest.raises(ValueError, match="--vocoder"):
+    assert isinstance(_load_synth(str(voice_dir), None, 1, precision="fp32", backend="torch"), Synthesizer)
+    assert isinstance(_load_synth(str(voice_dir), "griffin-lim", 1), Synthesizer)  # torch-only option
+    with pytest.raises(ValueError, match="vocoder"):
         _load_synth(str(voice_dir), "griffin-lim", 1, backend="onnx")
 
 
