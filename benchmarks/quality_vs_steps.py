@@ -79,7 +79,7 @@ def synthesize_all(args: argparse.Namespace, work: Path) -> tuple[dict, dict, di
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from tts.eval.score import ScoreOptions, markdown_table, score_utterances, summarize
     from tts.eval.voice import score_with_cache
-    from tts.voice import file_sha256
+    from tts.files import file_sha256
 
     acoustic = Path(args.voice) / "acoustic.safetensors"
     ident = {

@@ -88,7 +88,7 @@ def warn_if_busy(load1: float, when: str) -> None:
 
 def voice_identity(folder: str | Path) -> dict[str, str]:
     """Which weights were measured: the acoustic file's SHA-256 prefix and modification time (UTC)."""
-    from tts.voice import file_sha256
+    from tts.files import file_sha256
 
     path = Path(folder) / "acoustic.safetensors"
     mtime = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

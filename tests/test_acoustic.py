@@ -187,8 +187,8 @@ def latent_data_dir(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
         from tts.text import Tokenizer  # noqa: F401
     except ImportError:
         pytest.skip("the text frontend (tts.text) is not available")
+    from tts.files import file_sha256
     from tts.vae.mel_vae import MelVAE, MelVAEConfig, vae_tensors
-    from tts.voice import file_sha256
 
     vae_cfg = MelVAEConfig(
         latent_channels=4, downsample=1, hidden_channels=8, encoder_blocks=0, decoder_blocks=0
@@ -230,8 +230,8 @@ warmup_steps = 1
 def test_tts_train_acoustic_end_to_end(latent_data_dir: Path, tmp_path: Path) -> None:
     from tts.cli.train import main
     from tts.data.manifest import load_manifest
+    from tts.files import file_sha256
     from tts.train.acoustic import AcousticTask
-    from tts.voice import file_sha256
 
     cfg = tmp_path / "acoustic.toml"
     cfg.write_text(TINY_TOML)

@@ -318,7 +318,7 @@ def test_eval_tools_can_use_the_onnx_backend(voice_dir: Path) -> None:
 
 @pytest.mark.skipif(not (PRETRAINED / "onnx" / "manifest.json").is_file(), reason="no shipped ONNX export")
 def test_shipped_onnx_export_is_from_the_shipped_weights() -> None:
-    from tts.voice import file_sha256
+    from tts.files import file_sha256
 
     m = json.loads((PRETRAINED / "onnx" / "manifest.json").read_text())
     for name, sha in m["sources"].items():

@@ -320,7 +320,7 @@ def test_a_vae_with_a_fine_tuned_decoder_keeps_its_acoustic_model(tmp_path: Path
     """A VAE file that names the original's hash as its latent space is accepted (decoder-only
     fine-tuning keeps the encoder, so the acoustic model's latents still fit)."""
     from tts.checkpoint import load_weights, save_weights
-    from tts.voice import file_sha256
+    from tts.files import file_sha256
 
     folder = build_tiny_voice(tmp_path / "v")
     vae = folder / "vae.safetensors"

@@ -244,7 +244,7 @@ def test_decoder_only_fine_tuning_keeps_the_latent_space(prepared_data_dir: Path
     """``--decoder-only``: the encoder (so every latent) is bit-identical after training, the decoder
     moved, the latent scale is the original's and the export names the original file's hash."""
     from tts.cli.train import main
-    from tts.voice import file_sha256
+    from tts.files import file_sha256
 
     cfg = tmp_path / "vae.toml"
     cfg.write_text(

@@ -42,12 +42,12 @@ def build_tiny_voice(
     from tts.diffusion.denoiser import DenoiserConfig
     from tts.encoder.duration import DurationConfig
     from tts.encoder.text_encoder import TextEncoderConfig
+    from tts.files import file_sha256
     from tts.model import AcousticConfig, AcousticModel
     from tts.text import Tokenizer
     from tts.vae.mel_vae import MelVAE, MelVAEConfig, vae_tensors
     from tts.vocoder import VocoderConfig, build_generator, save_vocoder
     from tts.vocoder.generators import ISTFTGeneratorConfig
-    from tts.voice import file_sha256
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -51,3 +51,14 @@ def write_audio(path: str | Path, wav: np.ndarray, sample_rate: int) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return p
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes (checkpoints record their parts', set-up scripts pin assets')."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -44,9 +44,10 @@ from torch import nn
 
 from tts.checkpoint import CheckpointError
 from tts.config import to_dict
+from tts.files import file_sha256
 from tts.names import ONNX_DIR, ONNX_FORMAT, ONNX_MANIFEST, VOCODER_WEIGHTS
 from tts.onnx_options import cpu_session
-from tts.voice import ACOUSTIC_FILE, VAE_FILE, VOCODER_FILE, file_sha256, load_voice
+from tts.voice import ACOUSTIC_FILE, VAE_FILE, VOCODER_FILE, load_voice
 
 
 class _Encoder(nn.Module):

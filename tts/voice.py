@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tts.files import file_sha256
 from tts.names import DURATION_ROUNDING, PRECISIONS, SAMPLERS
 
 if TYPE_CHECKING:
@@ -364,17 +365,6 @@ def check_compatible(
     # started from, and names that file's hash in ``latent_space_sha256``
     if want and want not in (file_sha256(vae_path), v_meta.get("latent_space_sha256")):
         raise err(f"the acoustic model was trained with another VAE (sha256 {want[:12]}…) than {vae_path}")
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes (the acoustic model records its VAE's)."""
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def complete_voice_config(

@@ -21,7 +21,6 @@ reasons are in the function's docstring.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -29,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from tts.files import file_sha256
 
 PEERS_ENV = "TTS_PEERS_DIR"
 SETUP_HINT = "run scripts/setup_peers.sh"
@@ -153,14 +154,6 @@ def peers_dir() -> Path:
     return Path.cwd() / "data" / "peers"
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _require(path: Path, size: int | None = None, sha256: str | None = None) -> Path:
     if not path.is_file():
         raise PeerAssetsMissing(f"peer asset {path} is missing; {SETUP_HINT}")
@@ -168,7 +161,7 @@ def _require(path: Path, size: int | None = None, sha256: str | None = None) -> 
         raise PeerAssetsMissing(
             f"peer asset {path} has {path.stat().st_size} bytes, not {size}; {SETUP_HINT}"
         )
-    if sha256 is not None and sha256_file(path) != sha256:
+    if sha256 is not None and file_sha256(path) != sha256:
         raise PeerAssetsMissing(f"peer asset {path} does not match its pinned sha256; {SETUP_HINT}")
     return path
 

@@ -20,7 +20,6 @@ Letters used for shapes: L samples.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -29,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from tts.eval.judges import require
+from tts.files import file_sha256
 
 WHISPER_SAMPLE_RATE = 16000
 
@@ -59,14 +59,6 @@ def _package_dir(module: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def assemble_model(parts: list[Path], extras: list[Path], dest: Path, sha256: dict[str, str]) -> Path:
     """Concatenate ``parts`` into ``dest/model.bin``, copy ``extras`` beside it, check every file's
     SHA-256 against ``sha256`` (file name → hex digest), then rename the folder into place.
@@ -86,7 +78,7 @@ def assemble_model(parts: list[Path], extras: list[Path], dest: Path, sha256: di
         for p in extras:
             shutil.copyfile(p, tmp / p.name)
         for name, want in sha256.items():
-            got = _sha256(tmp / name)
+            got = file_sha256(tmp / name)
             if got != want:
                 raise ValueError(
                     f"{name} assembled from {parts[0].parent} has SHA-256 {got}, expected {want}"

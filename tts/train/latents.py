@@ -39,7 +39,7 @@ def read_info(data_dir: str | Path) -> dict[str, Any] | None:
 def check_latent_cache(data_dir: str | Path, vae_path: str | Path | None = None) -> dict[str, Any]:
     """The cache's ``info.json`` if it is complete (and made with ``vae_path``, when given);
     otherwise a ``ValueError`` saying how to rebuild it."""
-    from tts.voice import file_sha256
+    from tts.files import file_sha256
 
     info = read_info(data_dir)
     fix = f"run `tts-train latents --data {data_dir} --vae VAE.safetensors`"
@@ -77,8 +77,8 @@ def cache_latents(
     from tts.data.collate import MEL_PAD_VALUE, pad_stack
     from tts.data.dataset import LATENT_DIR
     from tts.data.manifest import atomic_save_npy, load_manifest, write_json
+    from tts.files import file_sha256
     from tts.vae.mel_vae import load_vae
-    from tts.voice import file_sha256
 
     if max_frames < 1:
         raise ValueError(f"max_frames must be ≥ 1, got {max_frames}")

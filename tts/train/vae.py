@@ -87,7 +87,7 @@ class VAETask(TrainTask):
         #: decoder-only fine-tuning: (latent_scale, latent_space_sha256) of the VAE it starts from
         self.frozen_latents: tuple[float, str] | None = None
         if decoder_only_from is not None:
-            from tts.voice import file_sha256
+            from tts.files import file_sha256
 
             _, _, meta = load_weights(decoder_only_from, "vae")
             if "latent_scale" not in meta:
