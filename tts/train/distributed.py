@@ -14,6 +14,7 @@ import random
 import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -84,8 +85,19 @@ def setup(requested_device: str | torch.device | None = None) -> DistContext:
 
 
 def _destroy_group() -> None:
-    if dist.is_initialized():
+    """Tear the process group down at exit, all ranks together: a rank that destroys its gloo group
+    while a peer is still tearing down its own can abort in the C++ runtime ("terminate called
+    without an active exception", seen once under heavy load after a finished run). A monitored
+    barrier (gloo) lines the ranks up first; a peer that is gone makes it fail within 60 s, and the
+    group is then left to the process exit."""
+    if not dist.is_initialized():
+        return
+    try:
+        if dist.get_backend() == "gloo":
+            dist.monitored_barrier(timeout=timedelta(seconds=60))
         dist.destroy_process_group()
+    except Exception:  # noqa: BLE001 - a peer is gone: nothing left to synchronise with
+        pass
 
 
 def barrier(ctx: DistContext) -> None:
