@@ -111,3 +111,12 @@ def test_loading_pytorch_through_tts_makes_openmp_wait_passively() -> None:
     env["OMP_WAIT_POLICY"] = "ACTIVE"
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert run.stdout.strip() == "ACTIVE", run.stderr
+
+
+def test_tts_voice_reports_bad_input_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert voice_main(["export-onnx", "--voice", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tts-voice: error:") and err.count("\n") == 1
+    args = ["assemble", "--out", str(tmp_path / "v"), "--acoustic", str(tmp_path / "a.safetensors")]
+    assert voice_main([*args, "--vae", str(tmp_path / "b.safetensors")]) == 2
+    assert "does not exist" in capsys.readouterr().err

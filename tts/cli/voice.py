@@ -124,7 +124,11 @@ COMMANDS = {"assemble": _assemble, "export-onnx": _export_onnx, "export-vocoder"
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return COMMANDS[args.cmd](args)
+    try:
+        return COMMANDS[args.cmd](args)
+    except (FileNotFoundError, ValueError) as e:  # no voice, a missing part, a broken or mismatched file
+        print(f"tts-voice: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
