@@ -264,6 +264,12 @@ def test_tts_train_acoustic_end_to_end(latent_data_dir: Path, tmp_path: Path) ->
     other = AcousticTask(latent_data_dir, load_toml(cfg)["model"])
     with pytest.raises(CheckpointError, match="latents of another VAE"):
         other.load_pretrained(other.build_modules(), str(run / "export.safetensors"))
+    # unless asked for (after a VAE fine-tune): then the weights carry over as they are
+    across = AcousticTask(latent_data_dir, load_toml(cfg)["model"], init_across_vaes=True)
+    moved = across.build_modules()
+    across.load_pretrained(moved, str(run / "export.safetensors"))
+    for (name, a), b in zip(moved["acoustic"].state_dict().items(), model.state_dict().values()):
+        assert torch.equal(a, b), name
     assert math.isfinite(float(next(task.training_step(modules, _first_batch(task), 0))[1].detach()))
 
 

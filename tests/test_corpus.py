@@ -179,6 +179,17 @@ def test_assign_sentences_is_disjoint_and_seeded():
         bc.assign_sentences(sents, ["x", "y"], 30, seed=0)
 
 
+def test_render_order_takes_the_voices_in_turn():
+    items = [
+        bc.Item(f"{v}_{i}", v, "t", Path(f"{v}_{i}.wav"))
+        for v, n in (("a", 3), ("b", 1), ("c", 2))
+        for i in range(n)
+    ]
+    order = [it.id for it in bc.round_robin(items)]
+    assert order == ["a_0", "b_0", "c_0", "a_1", "c_1", "a_2"]
+    assert bc.round_robin([]) == []
+
+
 def test_sentence_file_rejects_separator(tmp_path):
     p = tmp_path / "s.txt"
     p.write_text("a|b c d e f g h i\n", encoding="utf-8")

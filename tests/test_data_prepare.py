@@ -285,3 +285,17 @@ def test_speakers_json_sets_the_language_per_speaker(tmp_path, make_ljspeech_cor
         assert r["language"] == lang
         assert r["phonemes"] == phonemize(r["normalized"], lang, normalize=False)
     assert {r["language"] for r in rows} == {"en-gb", "en-us"}
+
+
+def test_speakers_declared_in_speakers_json_get_ids_before_their_clips_exist(tmp_path, make_ljspeech_corpus):
+    corpus = make_ljspeech_corpus(tmp_path / "growing", 4, columns=4, speakers=["af_heart"])
+    declared = {"af_heart": "en-us", "am_michael": "en-us", "bf_emma": "en-gb"}
+    (corpus / "speakers.json").write_text(json.dumps({"languages": declared}), encoding="utf-8")
+    out = tmp_path / "out"
+    prepare_corpus(corpus, out, PrepareConfig(val_size=0), jobs=1, progress=False)
+    m = load_manifest(out)
+    assert list(m.speakers) == ["af_heart", "am_michael", "bf_emma"]  # the model is sized for all three
+    assert json.loads((out / "manifest.json").read_text())["summary"]["speakers"] == {"af_heart": 4}
+    # ids stay put when the corpus grows: a resumed run keeps its speaker table
+    prepare_corpus(corpus, out, PrepareConfig(val_size=0), jobs=1, progress=False)
+    assert list(load_manifest(out).speakers) == ["af_heart", "am_michael", "bf_emma"]

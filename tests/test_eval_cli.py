@@ -113,6 +113,38 @@ def test_copysynth_phase_iterations_need_an_istft_vocoder(teacher, tmp_path, cap
     assert "iSTFT vocoder" in capsys.readouterr().err
 
 
+def test_copysynth_through_a_vae(teacher, tmp_path):
+    import numpy as np
+
+    from tiny_voice import build_tiny_voice
+
+    voice = build_tiny_voice(tmp_path / "v")
+    common = [str(teacher), "--limit", "1", "--jobs", "1", "--vocoder", str(voice / "vocoder.safetensors")]
+    assert cli.main(["copysynth", common[0], str(tmp_path / "a"), *common[1:]]) == 0
+    assert (
+        cli.main(
+            [
+                "copysynth",
+                common[0],
+                str(tmp_path / "b"),
+                *common[1:],
+                "--vae",
+                str(voice / "vae.safetensors"),
+            ]
+        )
+        == 0
+    )
+    (a,) = (tmp_path / "a" / "wavs").glob("*.wav")
+    b = tmp_path / "b" / "wavs" / a.name
+    wa, wb = load_audio(a)[0], load_audio(b)[0]
+    assert len(wa) == len(wb)  # the round trip keeps every frame
+    assert np.abs(wa - wb).max() > 1e-3  # and the (untrained) VAE changes the mel
+    missing_vae = tmp_path / "nope.safetensors"
+    assert (
+        cli.main(["copysynth", common[0], str(tmp_path / "c"), *common[1:], "--vae", str(missing_vae)]) == 2
+    )
+
+
 def test_speed_command_times_a_voice(tmp_path, monkeypatch, capsys):
     import numpy as np
 

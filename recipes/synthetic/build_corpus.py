@@ -185,7 +185,7 @@ def render_all(
         d.mkdir(parents=True, exist_ok=True)
         for stale in d.glob(".*.wav"):  # temp files of an interrupted run
             stale.unlink()
-    todo = [it for it in items if not is_valid_wav(it.wav)]
+    todo = round_robin([it for it in items if not is_valid_wav(it.wav)])
     print(f"{len(items) - len(todo)} of {len(items)} utterances already done", file=sys.stderr)
     errors: list[str] = []
     total = 0.0
@@ -209,6 +209,16 @@ def render_all(
             pool.close()
             pool.join()
     return total, errors
+
+
+def round_robin(items: list[Item]) -> list[Item]:
+    """Order the work one utterance per voice in turn, so every voice's share grows together and a
+    model can train on all speakers while the corpus is still being rendered (each voice keeps its order)."""
+    by_voice: dict[str, list[Item]] = {}
+    for it in items:
+        by_voice.setdefault(it.voice, []).append(it)
+    queues = list(by_voice.values())
+    return [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
 
 
 class Progress:

@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--vocoder", default="griffin-lim")
     c.add_argument("--precision", choices=PRECISIONS, default="auto", help="tts.precision")
     c.add_argument("--phase-iterations", type=int, default=0, help="phase refinement after an iSTFT vocoder")
+    c.add_argument(
+        "--vae", type=Path, default=None, help="round-trip each mel through this mel VAE before the vocoder"
+    )
     c.add_argument("--score", action="store_true", help="then score the copies against the sources")
     _common(c)
 
@@ -252,14 +255,24 @@ def cmd_copysynth(args: argparse.Namespace) -> int:
     from tts.eval.voice import copy_synthesis
 
     utts = copy_synthesis(
-        args.src, args.out, args.vocoder, args.limit, args.threads, args.precision, args.phase_iterations
+        args.src,
+        args.out,
+        args.vocoder,
+        args.limit,
+        args.threads,
+        args.precision,
+        args.phase_iterations,
+        vae=args.vae,
     )
     print(f"wrote {len(utts)} files to {args.out / 'wavs'}")
     if args.score:
         rows = score_utterances(utts, _options(args))
         summary = summarize(rows)
         _write(
-            args, markdown_table({f"{args.vocoder} copy": summary}), {"summary": summary, "rows": rows}, rows
+            args,
+            markdown_table({f"{args.vocoder} copy" + (" via VAE" if args.vae else ""): summary}),
+            {"summary": summary, "rows": rows},
+            rows,
         )
     return 0
 

@@ -278,8 +278,12 @@ class _Run:
         for u in kept:  # phonemes of reused clips may have changed: keep one current line per id
             self.cache[u.id] = self.cache_entry(u.id, "ok", "", self.n_samples[u.id])
         mf.write_jsonl(self.out / CACHE_FILE, [self.cache[k] for k in sorted(self.cache)])
-        present = {r["speaker"] for r in rows.values()}
-        speakers = [s for s in prev["speakers"] if s in present]  # keep speaker ids stable across runs
+        # Speaker ids: those of the previous run first (ids stay stable), then the voices the corpus's
+        # speakers.json declares, in its order, even before any clip of theirs exists (a model can be
+        # sized for the whole corpus while it is still being rendered), then any other speaker, sorted.
+        present = {r["speaker"] for r in rows.values()} | set(self.languages)
+        speakers = [s for s in prev["speakers"] if s in present]
+        speakers += [s for s in self.languages if s not in speakers]
         speakers += sorted(present - set(speakers))
         mf.write_jsonl(self.out / mf.SPLITS["train"], [rows[u.id] for u in kept if u.id not in val])
         mf.write_jsonl(self.out / mf.SPLITS["val"], [rows[u.id] for u in kept if u.id in val])

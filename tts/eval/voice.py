@@ -100,10 +100,15 @@ def copy_synthesis(
     threads: int = 1,
     precision: str = "fp32",
     phase_iterations: int = 0,
+    vae: str | Path | None = None,
 ) -> list[Utterance]:
     """Re-synthesise each wav of ``src`` from its 80-bin log-mel with ``vocoder``
     (``precision``: see :mod:`tts.precision`; ``phase_iterations``: phase refinement after an iSTFT
     vocoder, as ``voice.json``'s, :mod:`tts.spectral`).
+
+    With ``vae`` (a mel-VAE weights file) the mel makes a round trip through it first (encoder's
+    posterior mean → decoder), so the copies measure what the VAE and the vocoder lose together:
+    the ceiling of an acoustic model that predicts that VAE's latents exactly.
 
     Writes ``out_dir/wavs/ID.wav`` + ``out_dir/metadata.csv``; returns utterances whose reference is
     the source file. ``vocoder``: ``"griffin-lim"`` or a vocoder file (see ``tts.vocoder.load_vocoder``).
@@ -120,6 +125,11 @@ def copy_synthesis(
     mel_fn = MelSpectrogram(cfg)
     voc = load_vocoder(vocoder, "cpu")
     apply_precision(precision, "cpu", voc)
+    mel_vae = None
+    if vae is not None:
+        from tts.vae import load_vae
+
+        mel_vae = load_vae(vae, "cpu").eval()
     if phase_iterations:
         if not hasattr(voc, "phase_iterations"):
             raise ValueError(f"phase refinement needs an iSTFT vocoder, not {vocoder}")
@@ -132,6 +142,9 @@ def copy_synthesis(
             ref = find_wav(src, uid)
             wav, _ = load_audio(ref, sample_rate=cfg.sample_rate)
             mel = mel_fn(torch.from_numpy(wav)[None])
+            if mel_vae is not None:
+                z, _ = mel_vae.encode(mel)
+                mel = mel_vae.decode(z)[0][..., : mel.shape[-1]]
             y = voc(mel)[0].float().numpy()
             path = save_audio(out_dir / "wavs" / f"{uid}.wav", y, cfg.sample_rate)
             out.append(Utterance(uid, path, text, reference_wav=ref))

@@ -97,6 +97,8 @@ class AcousticTask(TrainTask):
         model_overrides: dict[str, Any] | None = None,
         data_cfg: AcousticDataConfig | None = None,
         vae: str | Path | None = None,
+        *,
+        init_across_vaes: bool = False,
     ) -> None:
         from tts.data.manifest import load_manifest
         from tts.train.latents import check_latent_cache
@@ -120,6 +122,7 @@ class AcousticTask(TrainTask):
             raise ValueError(f"[model] options disagree with the data (config, data): {clash}")
         self.model_cfg = override(AcousticConfig(**facts), overrides)
         self.vae_path = Path(vae) if vae is not None else None
+        self.init_across_vaes = init_across_vaes
         self.vae_sha256: str | None = self.latents.get("vae_sha256")
         self._vae: nn.Module | None = None
         self._datasets: dict[str, Any] = {}
@@ -302,11 +305,12 @@ class AcousticTask(TrainTask):
         ):
             raise CheckpointError(f"{path}: trained with a different symbol table than {self.data_dir}")
         theirs_vae, mine_vae = meta.get("vae_sha256"), self.vae_sha256
-        if theirs_vae and mine_vae and theirs_vae != mine_vae:
+        if theirs_vae and mine_vae and theirs_vae != mine_vae and not self.init_across_vaes:
             # its decoder predicts another VAE's latents: fine-tuning would start from a wrong target
             raise CheckpointError(
                 f"{path}: trained on latents of another VAE (sha256 {theirs_vae[:12]}) than the cache in "
-                f"{self.data_dir}/latents ({mine_vae[:12]}); re-cache the latents with that VAE"
+                f"{self.data_dir}/latents ({mine_vae[:12]}); re-cache the latents with that VAE, or pass "
+                "--init-across-vaes to warm-start anyway (after a VAE fine-tune: the decoder re-learns)"
             )
         model = _unwrap(modules["acoustic"])
         state = model.state_dict()
@@ -346,6 +350,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the VAE (.safetensors) the latents came from: decoded "
         "mel images in TensorBoard and its hash checked and stored",
     )
+    parser.add_argument(
+        "--init-across-vaes",
+        action="store_true",
+        help="let --init-from weights trained on another VAE's latents warm-start this run (after a "
+        "VAE fine-tune moved the latent space: text encoder and durations carry over, the decoder re-learns)",
+    )
     add_train_arguments(parser)
 
 
@@ -360,7 +370,9 @@ def run(args: argparse.Namespace) -> int:
             f"{args.config}: unknown table(s) {unknown}; an acoustic recipe has {list(STAGE_TABLES)}"
         )
     data_cfg = override(AcousticDataConfig(), stage.get("data"))
-    task = AcousticTask(args.data, stage.get("model"), data_cfg, vae=args.vae)
+    task = AcousticTask(
+        args.data, stage.get("model"), data_cfg, vae=args.vae, init_across_vaes=args.init_across_vaes
+    )
     metrics = train_from_args(task, args, override(TrainConfig(), DEFAULT_TRAIN))
     shown = ", ".join(f"{k} {v:.4g}" for k, v in sorted(metrics.items()) if k.startswith(("val/", "step")))
     print(f"acoustic: {shown}; inference weights in {Path(args.run_dir) / 'export.safetensors'}")
