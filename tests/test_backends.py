@@ -14,8 +14,9 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
 import tts  # noqa: E402
-from tts.backends import load, torch_only  # noqa: E402
+from tts.backends import load, load_many, torch_only  # noqa: E402
 from tts.cli.voice import main as voice_main  # noqa: E402
+from tts.serve.voice import load_synthesizers  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +66,43 @@ def test_a_stale_export_falls_back_with_a_warning(voices: tuple[Path, Path], tmp
         assert load(stale, threads=1).backend == "torch"
     with pytest.raises(ValueError, match="re-export"):
         load(stale, "onnx")
+
+
+def test_the_server_picks_the_backend_tts_load_picks(
+    voices: tuple[Path, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """tts-serve's workers come from load_many, so the backend choice lives in one place: the
+    same as tts.load's for a voice with an export, without one and with a stale one; the ONNX
+    workers share one loaded voice (graphs loaded once), the PyTorch ones have a model each."""
+    exported, plain = voices
+    stale = tmp_path / "stale"
+    shutil.copytree(exported, stale)
+    manifest = stale / "onnx" / "manifest.json"
+    m = json.loads(manifest.read_text())
+    m["source_sizes"]["vocoder.safetensors"] += 1
+    manifest.write_text(json.dumps(m))
+    with pytest.warns(UserWarning, match="using PyTorch"):
+        backends = {"stale": (load(stale, threads=1).backend, load_synthesizers(stale, 2, 1)[0].backend)}
+    for name, voice in (("exported", exported), ("plain", plain)):
+        backends[name] = (load(voice, threads=1).backend, load_synthesizers(voice, 2, 1)[0].backend)
+    assert backends == {
+        "exported": ("onnx", "onnx"),
+        "plain": ("torch", "torch"),
+        "stale": ("torch", "torch"),
+    }
+
+    onnx = load_synthesizers(exported, workers=3, threads=1, max_chars=100)
+    assert [s.backend for s in onnx] == ["onnx"] * 3 and len({id(s) for s in onnx}) == 3
+    assert all(s.voice is onnx[0].voice and s.max_chars == 100 for s in onnx)
+    assert len({id(s._lock) for s in onnx}) == 3  # each worker its own lock: they run in parallel
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="tts.serve"):
+        torch_ = load_synthesizers(plain, workers=2, threads=1)
+    assert "serving with PyTorch" in caplog.text
+    assert [s.backend for s in torch_] == ["torch"] * 2
+    assert torch_[0].voice.acoustic is not torch_[1].voice.acoustic
+    with pytest.raises(ValueError, match="count must be >= 1"):
+        load_many(exported, 0)
 
 
 def test_both_backends_speak_the_same_text(voices: tuple[Path, Path]) -> None:

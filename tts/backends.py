@@ -10,7 +10,8 @@ Two backends run the same voice (same API, :class:`tts.speech.SynthesizerBase`):
 ``backend="auto"`` (the default of ``tts.load``, ``tts-synth``, ``tts-eval`` and ``tts-serve``)
 takes ONNX when the voice has an export and nothing torch-only is asked for (a device other than
 the CPU, another vocoder, ``precision="bf16"``); an export that cannot be used (stale, broken,
-onnxruntime missing) then gives a warning and PyTorch.
+onnxruntime missing) then gives a warning and PyTorch. :func:`load_many` makes the same choice for
+several synthesizers of one voice (``tts-serve``'s workers), sharing the ONNX graphs among them.
 """
 
 from __future__ import annotations
@@ -68,6 +69,41 @@ def load(
     backend or torch-only settings with ``backend="onnx"``, ``FileNotFoundError`` when there is no
     voice (or, for ``"onnx"``, no export) and ``CheckpointError`` for broken files.
     """
+    (synth,) = load_many(
+        voice,
+        1,
+        backend,
+        threads=threads,
+        device=device,
+        vocoder=vocoder,
+        precision=precision,
+        phase_iterations=phase_iterations,
+        **kwargs,
+    )
+    return synth
+
+
+def load_many(
+    voice: str | Path | None,
+    count: int,
+    backend: str = "auto",
+    *,
+    threads: int | None = None,
+    device: str = "cpu",
+    vocoder: str | Path | None = None,
+    precision: str = "auto",
+    phase_iterations: int | None = None,
+    **kwargs: Any,
+) -> list[SynthesizerBase]:
+    """``count`` synthesizers of ``voice`` on the backend :func:`load` picks, for threads that
+    synthesise side by side (``tts-serve``'s workers); the arguments are :func:`load`'s.
+
+    Each synthesizer has its own lock, so they run in parallel. On ONNX they share one loaded
+    voice (its graphs are loaded once; onnxruntime sessions may be ``run`` from several threads at
+    once); on PyTorch each loads its own model.
+    """
+    if count < 1:
+        raise ValueError(f"count must be >= 1, got {count}")
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
     needs_torch = torch_only(device, vocoder, precision)
@@ -78,26 +114,42 @@ def load(
         )
     if backend != "torch" and not needs_torch:
         onnx = _load_onnx(
-            voice, explicit=backend == "onnx", threads=threads, phase_iterations=phase_iterations, **kwargs
+            voice,
+            count,
+            explicit=backend == "onnx",
+            threads=threads,
+            phase_iterations=phase_iterations,
+            **kwargs,
         )
         if onnx is not None:
             return onnx
     prefer_passive_openmp()
     from tts.synthesizer import Synthesizer
 
-    return Synthesizer.from_pretrained(
-        voice,
-        device=device,
-        vocoder=vocoder,
-        threads=threads,
-        precision=precision,
-        phase_iterations=phase_iterations,
-        **kwargs,
-    )
+    return [
+        Synthesizer.from_pretrained(
+            voice,
+            device=device,
+            vocoder=vocoder,
+            threads=threads,
+            precision=precision,
+            phase_iterations=phase_iterations,
+            **kwargs,
+        )
+        for _ in range(count)
+    ]
 
 
-def _load_onnx(voice: str | Path | None, explicit: bool, **kwargs: Any) -> SynthesizerBase | None:
-    """The ONNX synthesizer, or None when ``auto`` should fall back to PyTorch."""
+def _load_onnx(
+    voice: str | Path | None,
+    count: int,
+    explicit: bool,
+    threads: int | None,
+    phase_iterations: int | None,
+    **kwargs: Any,
+) -> list[SynthesizerBase] | None:
+    """``count`` ONNX synthesizers sharing one loaded voice, or None when ``auto`` should fall
+    back to PyTorch."""
     from tts.onnx_runtime import OnnxSynthesizer, onnx_export_dir
     from tts.voice import resolve_voice_dir
 
@@ -105,11 +157,14 @@ def _load_onnx(voice: str | Path | None, explicit: bool, **kwargs: Any) -> Synth
     if onnx_export_dir(folder) is None and not explicit:
         return None
     try:
-        return OnnxSynthesizer.from_pretrained(folder, **kwargs)
+        first = OnnxSynthesizer.from_pretrained(
+            folder, threads=threads, phase_iterations=phase_iterations, **kwargs
+        )
     except FileNotFoundError:
         raise
     except (ImportError, ValueError) as e:  # no onnxruntime, or a stale/broken export
         if explicit:
             raise
-        warnings.warn(f"ONNX export of {folder} not usable ({e}); using PyTorch", stacklevel=3)
+        warnings.warn(f"ONNX export of {folder} not usable ({e}); using PyTorch", stacklevel=4)
         return None
+    return [first, *(OnnxSynthesizer(first.voice, **kwargs) for _ in range(count - 1))]

@@ -1,10 +1,10 @@
-"""Load one synthesizer per worker for the server, the way ``tts-synth`` picks its backend.
+"""Load one synthesizer per worker for the server, on the backend :func:`tts.load` would pick.
 
-A voice with an ONNX export (the shipped one has it) runs on onnxruntime without torch: the
-graphs are loaded once and every worker wraps them in its own :class:`OnnxSynthesizer` (its own
-lock, so workers run in parallel; onnxruntime sessions are safe to ``run`` from several threads).
-A voice without an export falls back to PyTorch with one :class:`Synthesizer` per worker —
-torch's thread count is process-wide, so each gets ``threads`` of it.
+The choice is :func:`tts.backends.load_many`'s, the same as ``tts-synth``'s: a voice with a
+usable ONNX export (the shipped one has it) runs on onnxruntime without torch, its graphs loaded
+once and shared by every worker's :class:`OnnxSynthesizer` (each with its own lock, so workers run
+in parallel); otherwise PyTorch, one :class:`Synthesizer` per worker — torch's thread count is
+process-wide, so each gets ``threads`` of it.
 """
 
 from __future__ import annotations
@@ -37,14 +37,13 @@ def load_synthesizers(
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     threads = threads or max(1, (os.cpu_count() or 1) // workers)
-    from tts.onnx_runtime import OnnxSynthesizer, load_onnx_voice, onnx_export_dir
-    from tts.voice import resolve_voice_dir
+    from tts.backends import load_many
 
-    folder, _ = resolve_voice_dir(voice)
-    if onnx_export_dir(folder) is not None:
-        shared = load_onnx_voice(folder, threads)
-        return [OnnxSynthesizer(shared, max_chars=max_chars) for _ in range(workers)]
-    log.warning("%s has no ONNX export: serving with PyTorch (slower; tts-voice export-onnx)", folder)
-    from tts.synthesizer import Synthesizer
-
-    return [Synthesizer.from_pretrained(folder, threads=threads, max_chars=max_chars) for _ in range(workers)]
+    synths = load_many(voice, workers, threads=threads, max_chars=max_chars)
+    if synths[0].backend == "torch":
+        folder = synths[0].voice.folder
+        log.warning(
+            "%s has no usable ONNX export: serving with PyTorch (slower; tts-voice export-onnx)",
+            folder,
+        )
+    return synths
