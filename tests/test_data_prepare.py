@@ -299,3 +299,22 @@ def test_speakers_declared_in_speakers_json_get_ids_before_their_clips_exist(tmp
     # ids stay put when the corpus grows: a resumed run keeps its speaker table
     prepare_corpus(corpus, out, PrepareConfig(val_size=0), jobs=1, progress=False)
     assert list(load_manifest(out).speakers) == ["af_heart", "am_michael", "bf_emma"]
+
+
+def test_many_skips_of_one_kind_are_logged_briefly_and_listed_in_full(tmp_path, make_ljspeech_corpus, caplog):
+    from tts.data.prepare import LOGGED_SKIPS, SKIPPED_FILE
+
+    corpus = make_ljspeech_corpus(tmp_path / "growing", 3)
+    n_missing = LOGGED_SKIPS + 15  # rows planned but not rendered yet
+    with (corpus / "metadata.csv").open("a", encoding="utf-8") as f:
+        f.writelines(
+            f"later_{i:03d}|Not rendered yet, number {i}.|Not rendered yet, number {i}.\n"
+            for i in range(n_missing)
+        )
+    with caplog.at_level("WARNING", logger="tts.data.prepare"):
+        prepare_corpus(corpus, tmp_path / "out", PrepareConfig(val_size=0), jobs=1, progress=False)
+    lines = [r.getMessage() for r in caplog.records]
+    assert sum(m.startswith("skipping") and "missing_wav" in m for m in lines) == LOGGED_SKIPS
+    assert sum("not logged one by one" in m for m in lines) == 1
+    listed = (tmp_path / "out" / SKIPPED_FILE).read_text().splitlines()
+    assert len(listed) == n_missing  # the file still lists every one

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 CACHE_FILE = "prepare_cache.jsonl"
 SKIPPED_FILE = "skipped.jsonl"
+LOGGED_SKIPS = 20  #: skips of one reason logged one by one; the rest only in SKIPPED_FILE
 CACHE_VERSION = 1  # bump when the audio processing changes meaning: invalidates every cached clip
 CACHED_FAILURES = ("unreadable_wav", "silent_audio")  # depend only on the source file and the settings
 LENGTH_REASONS = ("too_short", "too_long")  # re-judged from the cached length: limits are not in the key
@@ -120,6 +121,7 @@ class _Run:
         self.utts, bad = read_metadata(corpus, speaker)
         self.n_rows = len(self.utts) + len(bad)
         self.skipped: list[dict[str, Any]] = []
+        self.skip_counts: Counter[str] = Counter()
         for b in bad:
             self.skip(b.id, b.reason, b.detail, b.line)
         a = cfg.audio
@@ -138,7 +140,12 @@ class _Run:
 
     def skip(self, uid: str, reason: str, detail: str, line: int) -> None:
         self.skipped.append({"id": uid, "reason": reason, "detail": detail, "line": line})
-        log.warning("skipping %s (metadata line %d): %s: %s", uid, line, reason, detail)
+        self.skip_counts[reason] += 1
+        n = self.skip_counts[reason]
+        if n <= LOGGED_SKIPS:
+            log.warning("skipping %s (metadata line %d): %s: %s", uid, line, reason, detail)
+        elif n == LOGGED_SKIPS + 1:  # a corpus still being rendered has thousands of missing wavs
+            log.warning("more '%s' skips are not logged one by one: all are in %s", reason, SKIPPED_FILE)
 
     def execute(self, jobs: int) -> dict[str, Any]:
         for d in (self.out, self.out / "wavs", self.out / "mels"):
