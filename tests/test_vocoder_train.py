@@ -143,6 +143,39 @@ def test_validation_metric_masks_padding(prepared_data_dir, speech_like_wav) -> 
     assert a == pytest.approx(b, rel=0.05)  # padded frames do not dilute the metric
 
 
+def test_input_vae_feeds_the_generator_round_tripped_mels(
+    prepared_data_dir, speech_like_wav, tmp_path
+) -> None:
+    from tiny_voice import build_tiny_voice
+
+    vae = str(build_tiny_voice(tmp_path / "v") / "vae.safetensors")
+    hop = TINY.audio.hop_length
+    data = VocoderDataConfig(input_vae=vae, input_vae_context=4)
+    task = VocoderTask(prepared_data_dir, override(TINY, {"adversarial_start_step": 1000}), data)
+    assert task.train_dataset().segment_samples == TINY.segment_samples + 2 * 4 * hop  # context read around
+    wavs = _batch(speech_like_wav, n=2, samples=TINY.segment_samples + 8 * hop)["wavs"]
+    real, mel, mel_in = task._mels(wavs, train=True)
+    assert real.shape == (2, TINY.segment_samples) and torch.equal(real, wavs[:, 4 * hop : -4 * hop])
+    assert mel.shape == mel_in.shape == (2, TINY.audio.n_mels, TINY.segment_samples // hop)
+    assert torch.equal(mel, task.mel(wavs)[..., 4:-4])  # the target is the real mel of the kept frames
+    assert (mel - mel_in).abs().mean() > 1e-3  # the generator hears the VAE's version
+    torch.manual_seed(0)
+    modules = task.build_modules()
+    ((_, loss, _),) = task.training_step(
+        modules, {"wavs": wavs, "wav_lengths": torch.full((2,), wavs.shape[1])}, 0
+    )
+    assert torch.isfinite(loss)
+    # validation: whole utterances, no context cropped, the round trip always
+    real_v, mel_v, in_v = task._mels(wavs[:1], train=False)
+    assert real_v.shape == wavs[:1].shape and (mel_v - in_v).abs().mean() > 1e-3
+    # a fraction of 0 gives every training item the real mel
+    none = VocoderTask(prepared_data_dir, TINY, VocoderDataConfig(input_vae=vae, input_vae_fraction=0.0))
+    _, mel0, in0 = none._mels(wavs, train=True)
+    assert torch.equal(mel0, in0)
+    with pytest.raises(ValueError, match="input_vae_fraction"):
+        VocoderDataConfig(input_vae=vae, input_vae_fraction=1.5)
+
+
 def _toml(tables: dict) -> str:
     """A minimal TOML writer for nested tables of numbers/strings/lists (tomllib only reads)."""
 

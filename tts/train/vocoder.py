@@ -75,10 +75,22 @@ class VocoderDataConfig:
 
     val_items: int = 8  #: held-out utterances vocoded whole at each validation (spread over the split)
     log_media: bool = True  #: TensorBoard audio (real, generated) + mel image of the first of them
+    #: a mel-VAE file: the generator hears mels after a round trip through it (what it gets in a voice,
+    #: where every mel comes from that VAE's decoder), while the losses still compare with the real
+    #: audio; "" = the real mels
+    input_vae: str = ""
+    input_vae_fraction: float = 1.0  #: share of training items given the round trip (the rest: real mels)
+    #: mel frames of context on each side of a training segment for the round trip (then cropped), so
+    #: the VAE's convolutions see the segment as they see it inside an utterance
+    input_vae_context: int = 32
 
     def __post_init__(self) -> None:
         if self.val_items < 1:
             raise ValueError(f"VocoderDataConfig.val_items must be >= 1, got {self.val_items}")
+        if not 0.0 <= self.input_vae_fraction <= 1.0:
+            raise ValueError(f"input_vae_fraction must be in [0, 1], got {self.input_vae_fraction}")
+        if self.input_vae_context < 0:
+            raise ValueError(f"input_vae_context must be >= 0, got {self.input_vae_context}")
 
 
 def _generator(modules: dict[str, nn.Module]) -> Vocoder:
@@ -121,6 +133,14 @@ class VocoderTask(TrainTask):
         self.mel = MelSpectrogram(cfg.audio)
         self.stft_loss = MultiResolutionSTFTLoss(cfg.loss.stft_resolutions)
         self._datasets: dict[str, Any] = {}
+        self.input_vae: nn.Module | None = None
+        if self.data_cfg.input_vae:
+            from tts.vae import load_vae
+
+            self.input_vae = load_vae(self.data_cfg.input_vae, "cpu", audio=cfg.audio).eval()
+            self.input_vae.requires_grad_(False)
+        #: context frames read around each training segment (cropped after the VAE round trip)
+        self.context = self.data_cfg.input_vae_context if self.input_vae is not None else 0
 
     # -- data -----------------------------------------------------------------------------------
 
@@ -129,8 +149,9 @@ class VocoderTask(TrainTask):
 
         if split not in self._datasets:
             train = split == "train"
+            segment = self.cfg.segment_samples + 2 * self.context * self.cfg.audio.hop_length
             self._datasets[split] = WavSegmentDataset(
-                self.data_dir, split, segment_samples=self.cfg.segment_samples, random_segment=train
+                self.data_dir, split, segment_samples=segment, random_segment=train
             )
         return self._datasets[split]
 
@@ -180,6 +201,29 @@ class VocoderTask(TrainTask):
         if self.mel.mel_basis.device != device:
             self.mel.to(device)
             self.stft_loss.to(device)
+            if self.input_vae is not None:
+                self.input_vae.to(device)
+
+    @torch.no_grad()
+    def _mels(self, real: torch.Tensor, train: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``real (B, L)`` → ``(real, target mel, generator's input mel)``: without an input VAE both
+        mels are the real one; with it the input is the VAE round trip (for ``input_vae_fraction`` of
+        the training items), and training segments lose their context frames after the round trip."""
+        with fp32_region(real.device):
+            mel = self.mel(real.float())
+        if self.input_vae is None:
+            return real, mel, mel
+        with fp32_region(real.device):
+            z, _ = self.input_vae.encode(mel)
+            rt = self.input_vae.decode(z)[0][..., : mel.shape[-1]]
+        if train and self.data_cfg.input_vae_fraction < 1.0:
+            pick = torch.rand(mel.shape[0], device=mel.device) < self.data_cfg.input_vae_fraction
+            rt = torch.where(pick[:, None, None], rt, mel)
+        c = self.context if train else 0
+        if c:
+            hop = self.cfg.audio.hop_length
+            real, mel, rt = real[:, c * hop : -c * hop], mel[..., c:-c], rt[..., c:-c]
+        return real, mel, rt
 
     @property
     def uses_spectrum_losses(self) -> bool:
@@ -217,18 +261,16 @@ class VocoderTask(TrainTask):
         return out
 
     def training_step(self, modules: dict[str, nn.Module], batch: Batch, step: int):
-        real = batch["wavs"]
-        self._to(real.device)
-        with torch.no_grad(), fp32_region(real.device):
-            mel = self.mel(real.float())
+        self._to(batch["wavs"].device)
+        real, mel, mel_in = self._mels(batch["wavs"], train=True)
         spectrum = None
         if self.uses_spectrum_losses:
-            fake, *spectrum = modules["generator"](mel, return_spectrum=True)
+            fake, *spectrum = modules["generator"](mel_in, return_spectrum=True)
             if self.cfg.loss.refine_iterations > 0:
                 with fp32_region(fake.device):
                     fake = refine_phase(*spectrum, self.cfg.loss.refine_iterations, _generator(modules).istft)
         else:
-            fake = modules["generator"](mel)
+            fake = modules["generator"](mel_in)
         rec = self.reconstruction_losses(fake, real, mel, spectrum)
         logs = {f"train/{k}": v.detach() for k, v in rec.items() if k != "total"}
         if step < self.cfg.adversarial_start_step:
@@ -248,16 +290,14 @@ class VocoderTask(TrainTask):
     def _vocode(
         self, modules: dict[str, nn.Module], batch: Batch
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        real = batch["wavs"]
-        self._to(real.device)
-        with fp32_region(real.device):
-            mel = self.mel(real.float())
+        self._to(batch["wavs"].device)
+        real, mel, mel_in = self._mels(batch["wavs"], train=False)
         gen, k = _generator(modules), self.cfg.loss.refine_iterations
         if k > 0:  # judge what inference with phase_iterations = k plays
             with fp32_region(real.device):
-                fake = refine_phase(*gen.log_magnitude_and_phase(mel), k, gen.istft)
+                fake = refine_phase(*gen.log_magnitude_and_phase(mel_in), k, gen.istft)
         else:
-            fake = gen(mel).float()
+            fake = gen(mel_in).float()
         return real, mel, fake
 
     def validation_step(self, modules: dict[str, nn.Module], batch: Batch) -> dict[str, float]:
