@@ -195,6 +195,30 @@ def test_bad_input_is_a_clear_value_error(synth: Synthesizer, text: str, kwargs:
         synth.synthesize(text, **kwargs)
 
 
+def test_synthesis_options_are_taken_by_name_and_unknown_names_refused(synth: Synthesizer) -> None:
+    """synthesize, stream and synthesize_batch share one set of options (SynthesisKwargs): each is
+    accepted by name, speaker also by position, and a misspelt name is a TypeError naming it."""
+    from tts.speech import SYNTHESIS_KWARGS
+
+    assert SYNTHESIS_KWARGS == ("steps", "temperature", "length_scale", "seed", "sampler", "guidance")
+    opts = dict(steps=3, temperature=0.5, length_scale=1.2, seed=1, sampler="euler", guidance=0.0)
+    one = synth.synthesize(SHORT, "bob", **opts)
+    np.testing.assert_array_equal(one.samples, synth.synthesize(SHORT, speaker="bob", **opts).samples)
+    streamed = np.concatenate([c.samples for c in synth.stream(SHORT, "bob", **opts)])
+    assert len(streamed) == len(one.samples)
+    (batched,) = synth.synthesize_batch([SHORT], "bob", batch_size=1, **opts)
+    assert len(batched.samples) == len(one.samples)
+    for call in (synth.synthesize, synth.stream, synth.synthesize_batch):
+        text = [SHORT] if call == synth.synthesize_batch else SHORT
+        message = rf"{call.__name__}\(\) got an unexpected keyword argument 'step' \(did you mean 'steps'\?\)"
+        with pytest.raises(TypeError, match=message):
+            call(text, step=4)
+    with pytest.raises(TypeError, match="'voice'; the synthesis options are steps, temperature"):
+        synth.synthesize(SHORT, voice="bob")
+    with pytest.raises(TypeError):
+        synth.synthesize(SHORT, "bob", 4)  # type: ignore[misc]  # options are keyword-only
+
+
 def test_sampler_names_match_the_samplers() -> None:
     from tts.samplers import SAMPLERS as IMPLEMENTED
     from tts.voice import SAMPLERS
@@ -365,6 +389,7 @@ def test_voice_json_duration_rounding_sets_the_default(tmp_path: Path) -> None:
     """``duration_rounding = "round"`` in voice.json: no duration rounds up, so speech is never
     longer than with the model's "ceil", and the per-token frame counts differ by at most one."""
     from tts.voice import VoiceConfig
+
     ceil = Synthesizer.from_pretrained(build_tiny_voice(tmp_path / "c"), threads=1)
     rnd = Synthesizer.from_pretrained(
         build_tiny_voice(tmp_path / "r", voice_json={"duration_rounding": "round"}), threads=1

@@ -36,9 +36,8 @@ from tts.names import ONNX_DIR, ONNX_FORMAT, ONNX_MANIFEST
 from tts.onnx_options import session_options
 from tts.pipeline import AcousticShape
 from tts.spectral import refinement_context
-from tts.speech import SynthesizerBase
+from tts.speech import DEFAULT_CONTEXT_FRAMES, SynthesizerBase
 from tts.text import Tokenizer
-from tts.text.pronunciations import Lexicon
 from tts.voice import (
     ACOUSTIC_FILE,
     VAE_FILE,
@@ -195,29 +194,8 @@ class OnnxSynthesizer(SynthesizerBase):
 
     voice: OnnxVoice
     backend = "onnx"
-
-    def __init__(
-        self,
-        voice: OnnxVoice,
-        *,
-        max_chars: int | None = 20_000,
-        chunk_frames: int = 64,
-        context_frames: int | None = None,
-        lexicon: str | Path | Lexicon | None = None,
-    ) -> None:
-        if context_frames is None:  # the vocoder's receptive field, widened by the phase refinement
-            a = voice.audio
-            context_frames = int(voice.manifest.get("vocoder_context_frames", 32))
-            context_frames += refinement_context(voice.config.phase_iterations, a.n_fft, a.hop_length)
-        super().__init__(
-            voice,
-            max_chars=max_chars,
-            chunk_frames=chunk_frames,
-            context_frames=context_frames,
-            lexicon=lexicon,
-        )
-        self._speakers: np.ndarray | None = None  # (K, S), read from the encoder on first use
-        self._blend_encoder: Any = None  # the encoder graph taking an embedding g (speaker blends)
+    _speakers: np.ndarray | None = None  # (K, S), read from the encoder on first use
+    _blend_encoder: Any = None  # the encoder graph taking an embedding g (speaker blends), made on first use
 
     @classmethod
     def from_pretrained(
@@ -236,6 +214,12 @@ class OnnxSynthesizer(SynthesizerBase):
         return cls(load_onnx_voice(path, threads, phase_iterations=phase_iterations), **kwargs)
 
     # ------------------------------------------------------------------ backend hooks
+    def _default_context_frames(self) -> int:
+        """The vocoder's receptive field, widened by the phase refinement."""
+        a = self.voice.audio
+        frames = int(self.voice.manifest.get("vocoder_context_frames", DEFAULT_CONTEXT_FRAMES))
+        return frames + refinement_context(self.voice.config.phase_iterations, a.n_fft, a.hop_length)
+
     @contextmanager
     def _inference(self) -> Iterator[None]:
         with self._lock:

@@ -16,7 +16,9 @@ phase carry). A backend supplies only the networks, as functions on numpy arrays
   shared);
 - ``_inference()`` (a context held around model calls), ``_acoustic_stage()`` (a context around
   the acoustic networks, e.g. their thread count) and ``_denoiser_workers()`` (how many halves of
-  a denoiser batch run side by side).
+  a denoiser batch run side by side);
+- ``_default_context_frames()``: the streaming context when the constructor is given none (the
+  vocoder's receptive field).
 
 The backends are :class:`tts.synthesizer.Synthesizer` (PyTorch) and
 :class:`tts.onnx_runtime.OnnxSynthesizer` (onnxruntime, no torch import); :func:`tts.load` picks.
@@ -35,13 +37,15 @@ Letters used for shapes: B batch, N tokens, M mel bins, T mel frames, L samples.
 
 from __future__ import annotations
 
+import difflib
 import math
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
@@ -55,6 +59,11 @@ if TYPE_CHECKING:
     from tts.text.frontend import Utterance
     from tts.text.pronunciations import Lexicon
 
+    if sys.version_info >= (3, 11):
+        from typing import Unpack
+    else:
+        from typing_extensions import Unpack
+
 
 @dataclass(frozen=True)
 class PreparedText:
@@ -66,6 +75,29 @@ class PreparedText:
     token_ids: tuple[tuple[int, ...], ...]
     #: the front end's view of each sentence (words, speaker, rate, pauses, breaks); () when built by hand
     utterances: tuple[Utterance, ...] = ()
+
+
+class SynthesisKwargs(TypedDict, total=False):
+    """The synthesis settings that :meth:`SynthesizerBase.synthesize`, :meth:`~SynthesizerBase.stream`
+    and :meth:`~SynthesizerBase.synthesize_batch` take by name (with ``speaker``, their second
+    argument). Left out or ``None``, ``steps``, ``temperature``, ``sampler`` and ``guidance`` take
+    the voice's ``voice.json`` (then the acoustic model's own defaults); ``ValueError`` when out of
+    range (:class:`tts.voice.SynthesisOptions`), ``TypeError`` for a name not listed here."""
+
+    steps: int | None  #: ODE steps of the latent diffusion decoder (more: slower, slightly cleaner)
+    temperature: float | None  #: scale of the starting noise (0: deterministic and flatter)
+    length_scale: float  #: > 1 slower speech, < 1 faster (default 1.0)
+    seed: int | None  #: the same seed, text and settings give the same audio (None: fresh noise)
+    sampler: str | None  #: the ODE solver, a name from :data:`tts.samplers.SAMPLERS`
+    guidance: float | None  #: classifier-free guidance weight (0: off)
+
+
+#: the names :class:`SynthesisKwargs` accepts
+SYNTHESIS_KWARGS = tuple(SynthesisKwargs.__annotations__)
+
+
+#: streaming context (mel frames on each side of a vocoder window) for vocoders that do not say
+DEFAULT_CONTEXT_FRAMES = 32
 
 
 class SynthesizerBase:
@@ -83,18 +115,20 @@ class SynthesizerBase:
         *,
         max_chars: int | None = 20_000,
         chunk_frames: int = 64,
-        context_frames: int = 32,
+        context_frames: int | None = None,
         lexicon: str | Path | Lexicon | None = None,
     ) -> None:
+        self.voice = voice
+        if context_frames is None:
+            context_frames = self._default_context_frames()
         if chunk_frames < 1 or context_frames < 1:
             raise ValueError("chunk_frames and context_frames must be >= 1")
-        self.voice = voice
         #: pronunciations applied after normalisation: the voice's ``lexicon.tsv``, then ``lexicon``
         self.lexicon = load_lexicons(getattr(voice, "folder", None), lexicon)
         self.max_chars = max_chars  #: longest accepted text (characters); None = no limit
         self.chunk_frames = chunk_frames  #: mel frames of the first streaming window (later ones grow)
-        #: extra frames on each side of a window (then cropped); the backends default it to the
-        #: vocoder's receptive field, so streamed audio equals one-shot audio
+        #: extra frames on each side of a window (then cropped); by default the vocoder's receptive
+        #: field (:meth:`_default_context_frames`), so streamed audio equals one-shot audio
         self.context_frames = context_frames
         self._lock = threading.RLock()
         self._pool: Any = None  # the helper thread of _in_halves, made on first use
@@ -157,77 +191,63 @@ class SynthesizerBase:
         self,
         text: str | PreparedText,
         speaker: str | int | None = None,
-        steps: int | None = None,
-        temperature: float | None = None,
-        length_scale: float = 1.0,
-        seed: int | None = None,
-        sampler: str | None = None,
-        guidance: float | None = None,
         *,
         ssml: bool | None = None,
+        **options: Unpack[SynthesisKwargs],
     ) -> Audio:
         """Speak ``text`` (any length: split into sentences joined by a short pause).
 
-        ``length_scale`` > 1 is slower speech; ``seed`` makes the output reproducible;
-        ``steps``/``temperature``/``sampler``/``guidance`` default to the voice's ``voice.json``.
         ``speaker``: a name, an index or a blend (``"slt:0.7,clb:0.3"``, :func:`parse_speaker`);
-        ``ssml``: see :meth:`prepare`. Returns :class:`Audio` with ``samples: (L,)`` and ``words``.
+        default from ``voice.json``. ``options``: ``steps``, ``temperature``, ``length_scale``,
+        ``seed``, ``sampler``, ``guidance`` (:class:`SynthesisKwargs`). ``ssml``: see
+        :meth:`prepare`. Returns :class:`Audio` with ``samples: (L,)`` and ``words``.
         """
+        opts, gen = self._options("synthesize", speaker, options)
         prep = self.prepare(text, ssml=ssml)
-        opts = self._options(speaker, steps, temperature, length_scale, sampler, guidance)
-        return Audio.concatenate(list(self._stream(prep, opts, self._generator(seed), chunked=False)))
+        return Audio.concatenate(list(self._stream(prep, opts, gen, chunked=False)))
 
     def stream(
         self,
         text: str | PreparedText,
         speaker: str | int | None = None,
-        steps: int | None = None,
-        temperature: float | None = None,
-        length_scale: float = 1.0,
-        seed: int | None = None,
-        sampler: str | None = None,
-        guidance: float | None = None,
         *,
         ssml: bool | None = None,
+        **options: Unpack[SynthesisKwargs],
     ) -> Iterator[Audio]:
-        """Like :meth:`synthesize`, but yields ``Audio`` chunks as soon as each is vocoded.
+        """Like :meth:`synthesize` (same arguments), but yields ``Audio`` chunks as soon as each
+        is vocoded.
 
         The concatenated chunks equal :meth:`synthesize`'s samples up to the small differences of
         vocoding in overlapping windows. Input errors are raised here, not at the first ``next()``.
         """
+        opts, gen = self._options("stream", speaker, options)
         prep = self.prepare(text, ssml=ssml)
-        opts = self._options(speaker, steps, temperature, length_scale, sampler, guidance)
-        return self._stream(prep, opts, self._generator(seed), chunked=True)
+        return self._stream(prep, opts, gen, chunked=True)
 
     def synthesize_batch(
         self,
         texts: Sequence[str | PreparedText],
         speaker: str | int | None = None,
-        steps: int | None = None,
-        temperature: float | None = None,
-        length_scale: float = 1.0,
-        seed: int | None = None,
-        sampler: str | None = None,
-        guidance: float | None = None,
-        batch_size: int = 16,
         *,
+        batch_size: int = 16,
         ssml: bool | None = None,
+        **options: Unpack[SynthesisKwargs],
     ) -> list[Audio]:
-        """Speak many texts with padded, batched inference (``batch_size`` sentences at a time).
+        """Speak many texts with padded, batched inference (``batch_size`` sentences at a time);
+        ``speaker``, ``ssml`` and ``options`` as in :meth:`synthesize`.
 
         Sentences are sorted by length to keep padding small. Results match :meth:`synthesize`
         closely but not bit for bit: the starting noise is drawn per batch, not per sentence.
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        opts, gen = self._options("synthesize_batch", speaker, options)
         preps = []
         for i, t in enumerate(texts):
             try:
                 preps.append(self.prepare(t, ssml=ssml))
             except ValueError as e:
                 raise ValueError(f"texts[{i}]: {e}") from e
-        opts = self._options(speaker, steps, temperature, length_scale, sampler, guidance)
-        gen = self._generator(seed)
         flat = [(i, j) for i, p in enumerate(preps) for j in range(len(p.token_ids))]
         unit_opts = {key: self._unit_options(opts, preps[key[0]], key[1]) for key in flat}
         groups: dict[SynthesisOptions, list[tuple[int, int]]] = {}
@@ -265,16 +285,28 @@ class SynthesizerBase:
         return out
 
     def _options(
-        self,
-        speaker: Any,
-        steps: int | None,
-        temperature: float | None,
-        length_scale: float,
-        sampler: str | None,
-        guidance: float | None,
-    ) -> SynthesisOptions:
-        """Per-call settings (``voice.options``; a speaker blend included)."""
-        return self.voice.options(speaker, steps, temperature, length_scale, sampler, guidance)
+        self, method: str, speaker: Any, options: SynthesisKwargs
+    ) -> tuple[SynthesisOptions, np.random.Generator]:
+        """A call's settings resolved against the voice (``voice.options``; a speaker blend
+        included) and its noise generator (from ``seed``), checked before any work is done.
+        ``TypeError`` names an unknown option as Python would for ``method``, with the known ones."""
+        unknown = [k for k in options if k not in SYNTHESIS_KWARGS]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], SYNTHESIS_KWARGS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise TypeError(
+                f"{method}() got an unexpected keyword argument {unknown[0]!r}{hint}; "
+                f"the synthesis options are {', '.join(SYNTHESIS_KWARGS)}"
+            )
+        opts = self.voice.options(
+            speaker,
+            steps=options.get("steps"),
+            temperature=options.get("temperature"),
+            length_scale=options.get("length_scale", 1.0),
+            sampler=options.get("sampler"),
+            guidance=options.get("guidance"),
+        )
+        return opts, self._generator(options.get("seed"))
 
     def _unit_options(self, opts: SynthesisOptions, prep: PreparedText, j: int) -> SynthesisOptions:
         """The call's options with sentence ``j``'s SSML voice and rate."""
@@ -289,6 +321,12 @@ class SynthesizerBase:
         return opts
 
     # ------------------------------------------------------------------ backend hooks
+    def _default_context_frames(self) -> int:
+        """Mel frames of context on each side of a streaming window when the constructor is given
+        none: enough for windowed vocoding to equal one-shot vocoding (the vocoder's receptive field).
+        Called by the constructor once ``self.voice`` is set."""
+        return DEFAULT_CONTEXT_FRAMES
+
     def _inference(self) -> AbstractContextManager[None]:
         raise NotImplementedError
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +38,10 @@ import torch
 
 from tts.output import BREAK, PAUSE, Audio, Word
 from tts.pipeline import AcousticShape
-from tts.speech import PreparedText, SynthesizerBase
-from tts.text.pronunciations import Lexicon
+from tts.speech import DEFAULT_CONTEXT_FRAMES, PreparedText, SynthesizerBase
 from tts.voice import LoadedVoice, load_voice
 
 __all__ = ["BREAK", "DEFAULT_CONTEXT_FRAMES", "PAUSE", "Audio", "PreparedText", "Synthesizer", "Word"]
-
-#: streaming context (mel frames on each side of a vocoder window) for vocoders that do not say
-DEFAULT_CONTEXT_FRAMES = 32
 
 
 class Synthesizer(SynthesizerBase):
@@ -54,29 +51,11 @@ class Synthesizer(SynthesizerBase):
     >>> synth.synthesize("Hello there.", seed=0).save("hello.wav")  # doctest: +SKIP
     """
 
+    voice: LoadedVoice
     backend = "torch"
-
-    def __init__(
-        self,
-        voice: LoadedVoice,
-        *,
-        max_chars: int | None = 20_000,
-        chunk_frames: int = 64,
-        context_frames: int | None = None,
-        lexicon: str | Path | Lexicon | None = None,
-    ) -> None:
-        if context_frames is None:  # enough for windowed vocoding to equal one-shot vocoding
-            context_frames = int(getattr(voice.vocoder, "context_frames", DEFAULT_CONTEXT_FRAMES))
-        super().__init__(
-            voice,
-            max_chars=max_chars,
-            chunk_frames=chunk_frames,
-            context_frames=context_frames,
-            lexicon=lexicon,
-        )
-        self.voice: LoadedVoice = voice
-        self._device = next(voice.acoustic.parameters()).device
-        self._stage_threads, self._workers = torch.get_num_threads(), 1  # set by _acoustic_stage
+    # set by _acoustic_stage for the networks it runs: torch threads per call, denoiser halves
+    _stage_threads: int | None = None
+    _workers = 1
 
     @classmethod
     def from_pretrained(
@@ -111,6 +90,13 @@ class Synthesizer(SynthesizerBase):
         return cls(voice, **kwargs)
 
     # ------------------------------------------------------------------ internals
+    def _default_context_frames(self) -> int:
+        return int(getattr(self.voice.vocoder, "context_frames", DEFAULT_CONTEXT_FRAMES))
+
+    @cached_property
+    def _device(self) -> torch.device:
+        return next(self.voice.acoustic.parameters()).device
+
     @contextmanager
     def _inference(self) -> Iterator[None]:
         with self._lock, torch.inference_mode():
@@ -166,7 +152,7 @@ class Synthesizer(SynthesizerBase):
     def _denoiser(self, **inputs: np.ndarray | None) -> np.ndarray:
         """The U-Net on a batch. On a helper thread (:meth:`_in_halves`) it sets that thread's torch
         thread count and inference mode, both of which are per thread."""
-        if torch.get_num_threads() != self._stage_threads:
+        if self._stage_threads is not None and torch.get_num_threads() != self._stage_threads:
             torch.set_num_threads(self._stage_threads)
         with torch.inference_mode():
             args = {k: self._tensor(v) for k, v in inputs.items()}
