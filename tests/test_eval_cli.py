@@ -115,7 +115,6 @@ def test_copysynth_phase_iterations_need_an_istft_vocoder(teacher, tmp_path, cap
 
 def test_copysynth_through_a_vae(teacher, tmp_path):
     import numpy as np
-
     from tiny_voice import build_tiny_voice
 
     voice = build_tiny_voice(tmp_path / "v")

@@ -46,8 +46,6 @@ class FlowConfig:
             raise ValueError(f"cfg_dropout must be in [0, 1), got {self.cfg_dropout}")
 
 
-
-
 class FlowMatching(nn.Module):
     """OT-CFM wrapper owning the velocity network: ``loss`` for training, ``sample`` for inference."""
 
