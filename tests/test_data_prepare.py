@@ -295,6 +295,7 @@ def test_speakers_declared_in_speakers_json_get_ids_before_their_clips_exist(tmp
     prepare_corpus(corpus, out, PrepareConfig(val_size=0), jobs=1, progress=False)
     m = load_manifest(out)
     assert list(m.speakers) == ["af_heart", "am_michael", "bf_emma"]  # the model is sized for all three
+    assert m.languages == declared  # and knows which language each one's phonemes are in
     assert json.loads((out / "manifest.json").read_text())["summary"]["speakers"] == {"af_heart": 4}
     # ids stay put when the corpus grows: a resumed run keeps its speaker table
     prepare_corpus(corpus, out, PrepareConfig(val_size=0), jobs=1, progress=False)

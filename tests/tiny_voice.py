@@ -28,6 +28,7 @@ def build_tiny_voice(
     vocoder_phase: str = "absolute",
     seed: int = 0,
     voice_json: dict | None = None,
+    languages: dict[str, str] | None = None,
 ) -> Path:
     """Write ``acoustic.safetensors``, ``vae.safetensors``, ``vocoder.safetensors`` (unless
     ``vocoder=False``) and ``voice.json`` into ``folder`` and return it.
@@ -99,6 +100,8 @@ def build_tiny_voice(
         "vae_sha256": file_sha256(vae_path),
         "step": 0,
     }
+    if languages is not None:  # speaker -> language of its training phonemes (tts-train acoustic writes it)
+        meta["languages"] = dict(languages)
     save_weights(folder / "acoustic.safetensors", model.state_dict(), "acoustic", to_dict(cfg), meta)
 
     if vocoder:

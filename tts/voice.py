@@ -23,7 +23,7 @@ import math
 import os
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +72,10 @@ class VoiceConfig:
     duration_rounding: str | None = None
     #: fast Griffin-Lim iterations after an iSTFT vocoder's predicted phase (0 = off; tts.spectral)
     phase_iterations: int = 0
+    #: speaker -> espeak-ng language of that speaker's phonemes, where it is not ``language`` (e.g. a
+    #: British speaker, trained on en-gb phonemes, in an en-us voice); ``tts-voice assemble`` fills it
+    #: from the acoustic model's training data
+    languages: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.steps is not None and self.steps < 1:
@@ -248,6 +252,16 @@ class VoiceOptionsMixin:
         valid = ", ".join(names) if names else "(single-speaker voice)"
         raise ValueError(f"unknown speaker {speaker!r}; this voice has: {valid}")
 
+    def language_of(self, speaker: str | int | None = None) -> str:
+        """The espeak-ng language ``speaker`` (a name, index, blend or ``None`` for the default) reads
+        in: its entry in ``voice.json``'s ``languages``, else the voice's ``language``. A blend reads in
+        the language of its heaviest part."""
+        if not self.config.languages or not self.speakers:
+            return self.config.language
+        dominant, _ = parse_speaker(speaker, self.speakers)
+        name = self.speakers[self.speaker_id(dominant)]
+        return self.config.languages.get(name, self.config.language)
+
     def options(
         self,
         speaker: str | int | None = None,
@@ -384,6 +398,11 @@ def complete_voice_config(
         raise _checkpoint_error()(
             f"{folder / VOICE_FILE}: default speaker {cfg.speaker!r} is not one of {speakers}"
         )
+    unknown = sorted(set(cfg.languages) - set(speakers))
+    if unknown:
+        raise _checkpoint_error()(
+            f"{folder / VOICE_FILE}: languages name speakers the model does not have: {unknown}"
+        )
     if phase_iterations is not None:
         cfg = replace(cfg, phase_iterations=int(phase_iterations))  # validated by VoiceConfig
     return replace(
@@ -502,6 +521,11 @@ def assemble_voice(
         tmp = folder / f".{name}.tmp"
         shutil.copyfile(src, tmp)
         os.replace(tmp, folder / name)
-    (config or VoiceConfig(name=folder.name)).save(folder / VOICE_FILE)
+    cfg = config or VoiceConfig(name=folder.name)
+    if not cfg.languages:  # each speaker reads in the language its training phonemes were in
+        _, meta = _header(folder / ACOUSTIC_FILE)
+        langs = meta.get("languages") or {}
+        cfg = replace(cfg, languages={str(k): str(v) for k, v in langs.items() if v != cfg.language})
+    cfg.save(folder / VOICE_FILE)
     load_voice(folder)  # refuses parts that do not fit together
     return folder

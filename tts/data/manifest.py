@@ -51,6 +51,8 @@ class Manifest:
     mel_std: torch.Tensor  #: (n_mels,)
     splits: dict[str, str] = field(default_factory=lambda: dict(SPLITS))
     summary: dict[str, Any] = field(default_factory=dict)
+    #: speaker -> espeak language of its phonemes (empty in folders prepared before it was recorded)
+    languages: dict[str, str] = field(default_factory=dict)
 
     def speaker_id(self, name: str) -> int:
         """Index of speaker ``name`` (its position in ``speakers``)."""
@@ -108,6 +110,7 @@ def load_manifest(data_dir: str | Path) -> Manifest:
         mel_std=std,
         splits=dict(d.get("splits", SPLITS)),
         summary=dict(d.get("summary", {})),
+        languages={str(k): str(v) for k, v in d.get("languages", {}).items()},
     )
 
 

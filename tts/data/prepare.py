@@ -315,6 +315,8 @@ class _Run:
             "audio": to_dict(self.audio),
             "tokenizer": self.tok.to_dict(),
             "speakers": speakers,
+            # the language each speaker's phonemes are in: a voice speaks each in its own
+            "languages": {s: self.languages.get(s, self.cfg.language) for s in speakers},
             "mel_mean": mean,
             "mel_std": std,
             "splits": dict(mf.SPLITS),

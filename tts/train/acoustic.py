@@ -275,6 +275,7 @@ class AcousticTask(TrainTask):
             "symbols": tok,
             "tokenizer": tok,  # the name the voice loader reads
             "speakers": list(self.manifest.speakers),
+            "languages": dict(self.manifest.languages),  # speaker -> the language of its phonemes
             "add_blank": self.data_cfg.add_blank,
             "audio": to_dict(self.manifest.audio),
             "latent_downsample": self.latents["downsample"],
