@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from tiny_voice import build_tiny_voice
+
 from tts.checkpoint import CheckpointError
 from tts.voice import VoiceConfig, assemble_voice, load_voice, load_voice_config
 
@@ -46,3 +46,26 @@ def test_an_explicit_config_wins_and_unknown_speakers_are_refused(parts, tmp_pat
     (folder / "voice.json").write_text(json.dumps({**cfg, "languages": {"carol": "en-gb"}}))
     with pytest.raises(CheckpointError, match="carol"):
         load_voice(folder)
+
+
+def test_each_speaker_is_phonemised_in_its_language(parts, tmp_path, capsys):
+    from tts import Synthesizer
+    from tts.cli import synth as cli
+
+    folder = assemble_voice(
+        tmp_path / "v",
+        parts / "acoustic.safetensors",
+        parts / "vae.safetensors",
+        parts / "vocoder.safetensors",
+    )
+    synth = Synthesizer.from_pretrained(folder)
+    us, gb = synth.phonemize("tomato", speaker="alice"), synth.phonemize("tomato", speaker="bob")
+    assert us != gb and "eɪ" in us and "ɑː" in gb  # təmˈeɪɾoʊ / təmˈɑːtəʊ
+    assert synth.phonemize("tomato") == us  # the default speaker (the first) is American
+    # SSML voices switch language with the speaker, sentence by sentence
+    ssml = '<speak>tomato <voice name="bob">tomato</voice></speak>'
+    assert synth.phonemize(ssml) == f"{us} {gb}"
+    assert synth.synthesize("tomato", speaker="bob", seed=0).duration > 0
+    # tts-synth --phonemes reads voice.json the same way, without loading the model
+    assert cli.main(["tomato", "--voice", str(folder), "--speaker", "bob", "--phonemes"]) == 0
+    assert capsys.readouterr().out.strip() == gb

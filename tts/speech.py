@@ -147,17 +147,22 @@ class SynthesizerBase:
     def language(self) -> str:
         return self.voice.config.language
 
-    def phonemize(self, text: str, ssml: bool | None = None) -> str:
+    def phonemize(self, text: str, ssml: bool | None = None, speaker: str | int | None = None) -> str:
         """The IPA the model will read for ``text`` (normalised, lexicon applied, with stress and
-        punctuation; sentences joined by spaces). ``ssml``: as in :meth:`prepare`."""
-        return " ".join(self.prepare(text, ssml=ssml).phonemes)
+        punctuation; sentences joined by spaces). ``ssml``, ``speaker``: as in :meth:`prepare`."""
+        return " ".join(self.prepare(text, ssml=ssml, speaker=speaker).phonemes)
 
-    def prepare(self, text: str | PreparedText, ssml: bool | None = None) -> PreparedText:
-        """Validate ``text``, split it into sentences, phonemise (one espeak call) and tokenise.
+    def prepare(
+        self, text: str | PreparedText, ssml: bool | None = None, speaker: str | int | None = None
+    ) -> PreparedText:
+        """Validate ``text``, split it into sentences, phonemise (one espeak call per language) and
+        tokenise.
 
         ``ssml``: read ``text`` as SSML (:mod:`tts.text.ssml`); ``None`` (default) does so when it
-        starts with ``<speak``. Raises ``ValueError`` for empty or too long text, text with nothing
-        to pronounce, malformed SSML (naming line and column) and unknown SSML voices.
+        starts with ``<speak``. ``speaker``: who will say it (default: the voice's), for its language
+        (``voice.json`` ``languages``: a British speaker reads en-gb phonemes); SSML voices use their
+        own. Raises ``ValueError`` for empty or too long text, text with nothing to pronounce,
+        malformed SSML (naming line and column) and unknown SSML voices or speakers.
         """
         if isinstance(text, PreparedText):
             return text
@@ -172,7 +177,15 @@ class SynthesizerBase:
             )
         from tts.text.frontend import analyse
 
-        utterances = analyse(runs_of(text, ssml), self.language, self.lexicon, input_text=text)
+        language_of = None
+        if self.voice.config.languages:
+
+            def language_of(run_speaker: str | None) -> str:
+                return self.voice.language_of(speaker if run_speaker is None else speaker_arg(run_speaker))
+
+        utterances = analyse(
+            runs_of(text, ssml), self.language, self.lexicon, input_text=text, language_of=language_of
+        )
         kept = []
         for utt in utterances:
             ids = self.voice.tokenizer.encode(utt.phonemes, add_blank=self.voice.add_blank)
@@ -203,7 +216,7 @@ class SynthesizerBase:
         :meth:`prepare`. Returns :class:`Audio` with ``samples: (L,)`` and ``words``.
         """
         opts, gen = self._options("synthesize", speaker, options)
-        prep = self.prepare(text, ssml=ssml)
+        prep = self.prepare(text, ssml=ssml, speaker=speaker)
         return Audio.concatenate(list(self._stream(prep, opts, gen, chunked=False)))
 
     def stream(
@@ -221,7 +234,7 @@ class SynthesizerBase:
         vocoding in overlapping windows. Input errors are raised here, not at the first ``next()``.
         """
         opts, gen = self._options("stream", speaker, options)
-        prep = self.prepare(text, ssml=ssml)
+        prep = self.prepare(text, ssml=ssml, speaker=speaker)
         return self._stream(prep, opts, gen, chunked=True)
 
     def synthesize_batch(
@@ -245,7 +258,7 @@ class SynthesizerBase:
         preps = []
         for i, t in enumerate(texts):
             try:
-                preps.append(self.prepare(t, ssml=ssml))
+                preps.append(self.prepare(t, ssml=ssml, speaker=speaker))
             except ValueError as e:
                 raise ValueError(f"texts[{i}]: {e}") from e
         flat = [(i, j) for i, p in enumerate(preps) for j in range(len(p.token_ids))]

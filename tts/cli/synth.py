@@ -234,10 +234,20 @@ def print_phonemes(args: argparse.Namespace, texts: list[tuple[int, str]]) -> in
 
     folder = Path(args.voice).expanduser() if args.voice else default_voice_dir()
     folder = folder.parent if folder.is_file() else folder
-    language = load_voice_config(folder).language
+    cfg = load_voice_config(folder)
     lexicon = load_lexicons(folder, args.lexicon)
+
+    def language_of(run_speaker: str | None) -> str:  # voice.json "languages", by speaker name
+        name = str((args.speaker or cfg.speaker) if run_speaker is None else run_speaker)
+        if ":" in name:  # a blend reads as its heaviest part
+            parts = [p.rpartition(":") for p in name.split(",")]
+            name = max(parts, key=lambda p: float(p[2]) if p[2].replace(".", "", 1).isdigit() else 0.0)[0]
+        return cfg.languages.get(name.strip(), cfg.language)
+
     for _, text in texts:
-        utterances = analyse(runs_of(text, args.ssml or None), language, lexicon, input_text=text)
+        utterances = analyse(
+            runs_of(text, args.ssml or None), cfg.language, lexicon, input_text=text, language_of=language_of
+        )
         if not utterances:
             raise UsageError(f"nothing pronounceable in {text[:60]!r}")
         print(" ".join(u.phonemes for u in utterances), flush=True)
@@ -301,7 +311,7 @@ def speak_file(
     prepared = []
     for line, text in texts:  # check every line before writing anything
         try:
-            prepared.append(synth.prepare(text, ssml=opts.get("ssml")))
+            prepared.append(synth.prepare(text, ssml=opts.get("ssml"), speaker=opts.get("speaker")))
         except ValueError as e:
             raise UsageError(f"--file {args.file}, line {line}: {e}") from e
     out.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ Torch-free; both backends call it through :meth:`tts.speech.SynthesizerBase.prep
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,10 +81,13 @@ def analyse(
     lexicon: Lexicon | None = None,
     input_text: str | None = None,
     espeak: str | None = None,
+    language_of: Callable[[str | None], str] | None = None,
 ) -> list[Utterance]:
     """Runs -> utterances (sentences with nothing pronounceable are dropped; their breaks stay).
 
-    ``input_text`` is what the character spans index (for :attr:`SpokenWord.text`). Raises
+    ``input_text`` is what the character spans index (for :attr:`SpokenWord.text`).
+    ``language_of(run speaker)`` gives the espeak language of a run's sentences where speakers
+    differ (a British speaker in an American voice); by default all are in ``language``. Raises
     ``ValueError`` for unbalanced ``[[`` overrides and unsupported languages.
     """
     english = language.startswith("en")
@@ -104,7 +108,12 @@ def analyse(
                 groups = [(g.words, _input_word(src, spans, g.words)) for g in group_words(src, spans)]
             lexed, ranges = (lexicon or Lexicon()).apply(norm, groups)
             sentences.append(_Sentence(run, a, b, norm, lexed, ranges))
-    phonemes = _phonemize(sentences, language, espeak)
+    langs = [language_of(sent.run.speaker) if language_of else language for sent in sentences]
+    phonemes: list[tuple[str, list[tuple[int, int]]] | None] = [None] * len(sentences)
+    for lang in dict.fromkeys(langs):  # one espeak call per language
+        idx = [i for i, x in enumerate(langs) if x == lang]
+        for i, ph in zip(idx, _phonemize([sentences[i] for i in idx], lang, espeak)):
+            phonemes[i] = ph
     kept = [(sent, ph) for sent, ph in zip(sentences, phonemes) if ph is not None]
     analysed = [_words(sent, ph[0], ph[1], input_text) for sent, ph in kept]
     pauses: list[float | None] = [None] * len(kept)
