@@ -29,7 +29,7 @@ The voice is a :class:`tts.voice.Voice` (``config``, ``tokenizer``, ``add_blank`
 Text control (docs/text-control.md), shared by both backends here: SSML input (:mod:`tts.text.ssml`),
 a pronunciation lexicon (:mod:`tts.text.pronunciations`), word timestamps (:attr:`Audio.words`,
 read from the predicted durations and mapped back to the input by :mod:`tts.text.frontend`) and
-speaker blends (``speaker="slt:0.7,clb:0.3"``, :func:`parse_speaker`; the backends mix the
+speaker blends (``speaker="af_heart:0.7,bf_emma:0.3"``, :func:`parse_speaker`; the backends mix the
 speaker embeddings).
 
 Letters used for shapes: B batch, N tokens, M mel bins, T mel frames, L samples.
@@ -210,7 +210,7 @@ class SynthesizerBase:
     ) -> Audio:
         """Speak ``text`` (any length: split into sentences joined by a short pause).
 
-        ``speaker``: a name, an index or a blend (``"slt:0.7,clb:0.3"``, :func:`parse_speaker`);
+        ``speaker``: a name, an index or a blend (``"af_heart:0.7,bf_emma:0.3"``, :func:`parse_speaker`);
         default from ``voice.json``. ``options``: ``steps``, ``temperature``, ``length_scale``,
         ``seed``, ``sampler``, ``guidance`` (:class:`SynthesisKwargs`). ``ssml``: see
         :meth:`prepare`. Returns :class:`Audio` with ``samples: (L,)`` and ``words``.

@@ -190,9 +190,9 @@ class SynthesisOptions:
 
 def parse_speaker(spec: Any, names: Sequence[str]) -> tuple[str | int | None, tuple[tuple[int, float], ...]]:
     """A speaker argument -> ``(speaker, mix)``: a plain name/index/None passes through with no mix;
-    a blend — ``"slt:0.7,clb:0.3"``, ``{"slt": 0.7, "clb": 0.3}`` or ``[("slt", 0.7), ...]`` —
-    gives its dominant speaker and the weights normalised to sum 1. Raises ``ValueError`` for
-    unknown names and weights that are not positive finite numbers."""
+    a blend — ``"af_heart:0.7,bf_emma:0.3"``, ``{"af_heart": 0.7, "bf_emma": 0.3}`` or
+    ``[("af_heart", 0.7), ...]`` — gives its dominant speaker and the weights normalised to sum 1.
+    Raises ``ValueError`` for unknown names and weights that are not positive finite numbers."""
     if isinstance(spec, str) and ":" in spec:
         pairs: list[tuple[Any, Any]] = []
         for part in spec.split(","):

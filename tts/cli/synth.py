@@ -9,7 +9,7 @@
     tts-synth "Hi." -o hi.wav --timestamps hi.json   word timings (.json, .srt or .vtt)
     tts-synth '<speak>Wait <break time="500ms"/> now.</speak>' -o w.wav    SSML (or --ssml)
     tts-synth "Nguyen" --lexicon names.tsv --phonemes   WORD<TAB>IPA or WORD<TAB>respelling
-    tts-synth "Hi." --speaker "slt:0.7,clb:0.3" -o mix.wav                 a blend of two speakers
+    tts-synth "Hi." --speaker "af_heart:0.7,bf_emma:0.3" -o mix.wav        a blend of two speakers
 
 --speed is the inverse of the length scale: --speed 1.25 speaks 25 % faster (length scale 0.8).
 Exit status: 0 done, 2 bad input (text, speaker, files, checkpoint), 1 unexpected failure.
@@ -105,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--vocoder", metavar="V", help="default | griffin-lim | onnx | PATH to a vocoder file")
     g.add_argument(
-        "-s", "--speaker", help='speaker name or index (see --list-speakers), or a blend: "slt:0.7,clb:0.3"'
+        "-s",
+        "--speaker",
+        help='speaker name or index (see --list-speakers), or a blend: "af_heart:0.7,bf_emma:0.3"',
     )
     g.add_argument("--steps", type=_positive_int, help="ODE steps of the diffusion decoder (voice default)")
     g.add_argument("--temperature", type=_float_at_least(0, False), help="noise scale (voice default)")

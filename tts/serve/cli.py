@@ -7,7 +7,7 @@
     tts-serve --wyoming tcp://127.0.0.1:10200 --no-http
 
     curl -s localhost:8000/v1/audio/speech -H 'Content-Type: application/json' \\
-         -d '{"input": "Hello there.", "voice": "slt"}' -o hello.wav
+         -d '{"input": "Hello there.", "voice": "af_heart"}' -o hello.wav
 
 Exit status: 0 stopped, 2 bad options or no usable voice. See docs/serve.md.
 """

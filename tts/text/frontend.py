@@ -33,7 +33,7 @@ class Run:
     """A stretch of text spoken with one speaker and rate."""
 
     source: SourceText
-    speaker: str | None = None  #: a name or blend ("slt:0.7,clb:0.3"); None = the call's speaker
+    speaker: str | None = None  #: a name or blend ("af_heart:0.7,bf_emma:0.3"); None = the call's speaker
     rate: float = 1.0  #: speaking rate (2.0 = twice as fast)
     #: (position in ``source.text``, seconds): silence at that point
     breaks: tuple[tuple[int, float], ...] = ()

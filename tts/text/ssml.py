@@ -13,7 +13,7 @@ Supported (section numbers of SSML 1.1):
 * ``say-as interpret-as`` (3.1.9; values from the W3C "SSML say-as" note): characters / spell-out,
   cardinal, ordinal, digits, date (``format`` mdy, dmy, ymd, md, dm, ym, my, y, m, d), time,
   telephone;
-* ``sub alias`` (3.1.11); ``voice name`` (3.2.1; a speaker name or a blend "slt:0.7,clb:0.3");
+* ``sub alias`` (3.1.11); ``voice name`` (3.2.1; a speaker name or a blend "af_heart:0.7,bf_emma:0.3");
 * ``emphasis`` (3.2.2): accepted and spoken plainly — the model has no emphasis control.
 
 Unknown elements are dropped with an :class:`SSMLWarning` and their text is spoken. Malformed XML
