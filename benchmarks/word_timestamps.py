@@ -1,8 +1,10 @@
 """Accuracy of ``Audio.words``: word boundaries against Whisper-base word timestamps (faster-whisper).
 
-    python benchmarks/word_timestamps.py [--voice pretrained] [--limit 30] [--speaker slt]
+    python benchmarks/word_timestamps.py [--voice pretrained] [--limit 30] [--speaker NAME]
+        [--sentences HELDOUT/metadata.csv]
 
-Speaks held-out sentences (``data/synthetic-heldout60/SPK/metadata.csv``, else a built-in list) with
+Speaks held-out sentences (``--sentences``: an LJSpeech-layout ``metadata.csv``, else a built-in list)
+with
 the ONNX runtime, transcribes the audio with Whisper base (``word_timestamps=True``), pairs our words
 with Whisper's by a longest-common-subsequence match on their letters (only words both agree on
 count) and reports the mean and median absolute start and end differences in milliseconds.
@@ -34,7 +36,8 @@ def _key(text: str) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--voice", default=None)
-    ap.add_argument("--speaker", default="slt")
+    ap.add_argument("--speaker", default=None, help="default: the voice's own")
+    ap.add_argument("--sentences", type=Path, default=None, help="a held-out metadata.csv (id|text|…)")
     ap.add_argument("--limit", type=int, default=30)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
@@ -43,8 +46,8 @@ def main() -> int:
     from tts.eval.whisper import whisper_model_dir
     from tts.onnx_runtime import OnnxSynthesizer
 
-    meta = Path("data/synthetic-heldout60") / args.speaker / "metadata.csv"
-    if meta.is_file():
+    meta = args.sentences
+    if meta is not None:
         texts = [ln.split("|")[1] for ln in meta.read_text(encoding="utf-8").splitlines() if "|" in ln]
     else:
         texts = FALLBACK
