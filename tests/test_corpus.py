@@ -377,3 +377,83 @@ def test_select_voices_picks_a_spread():
     assert len(picked) == len(set(picked)) == 20
     assert sum(s in held[:200] for s in picked) == 12
     assert any(any(ch.isdigit() for ch in s) for s in picked)
+
+
+# ------------------------------------------------------------------------------------------------
+# phonemes pinned with the corpus (teachers that read our frontend's phonemes)
+# ------------------------------------------------------------------------------------------------
+
+
+class _PhonemeEngine(te.Engine):
+    """Reads phonemes like Kokoro; its 'frontend' is a prefix the test changes, and its audio's length
+    says which phonemes it spoke (100 samples per symbol at 24 kHz)."""
+
+    name = "phoneme-test"
+    voices = ("v1",)
+    reads_phonemes = True
+    frontend = "a"
+
+    def is_installed(self) -> bool:
+        return True
+
+    @staticmethod
+    def language(voice: str) -> str:
+        return "en-us"
+
+    def phonemes(self, texts: list[str], voice: str) -> list[str]:
+        return [self.frontend * (1 + i % 3) + "ə" * len(t.split()) for i, t in enumerate(texts)]
+
+    def _run(self, text: str, voice: str, out_wav: Path) -> None:
+        raise AssertionError("a phoneme-reading engine renders from the pinned phonemes")
+
+    def _run_phonemes(self, phonemes: str, voice: str, out_wav: Path) -> None:
+        import numpy as np
+        import soundfile as sf
+
+        t = np.arange(2400 * len(phonemes)) / 24000
+        sf.write(str(out_wav), 0.3 * np.sin(2 * np.pi * 220 * t), 24000, subtype="PCM_16")
+
+
+def _pinned(out: Path) -> dict[str, str]:
+    rows = [line.split("\t") for line in (out / "phonemes.tsv").read_text(encoding="utf-8").splitlines()]
+    assert all(len(r) == 3 and r[1] == "en-us" for r in rows)
+    return {r[0]: r[2] for r in rows}
+
+
+def test_phonemes_are_pinned_with_the_audio_and_prepare_reads_them(tmp_path, monkeypatch):
+    import json
+
+    import soundfile as sf
+
+    from tts.data.prepare import PrepareConfig, prepare_corpus
+
+    monkeypatch.setitem(te.ENGINES, _PhonemeEngine.name, _PhonemeEngine)
+    sents = tmp_path / "sents.txt"
+    sents.write_text("\n".join(SENTENCES) + "\n", encoding="utf-8")
+    out = tmp_path / "c"
+    args = ["--engine", _PhonemeEngine.name, "--voices", "v1", "--per-voice", "3", "--jobs", "1"]
+    args += ["--sentences", str(sents), "--out", str(out)]
+    assert bc.main(args) == 0
+    first = _pinned(out)
+    assert sorted(first) == ["v1_00001", "v1_00002", "v1_00003"]
+    assert all(p.startswith("a") for p in first.values())
+
+    def frames(uid: str) -> int:  # the audio says which phonemes were spoken: 2 205 samples per symbol
+        return sf.info(str(out / "wavs" / f"{uid}.wav")).frames
+
+    assert all(frames(u) == 2205 * len(p) for u, p in first.items())
+
+    # the frontend changes while the corpus is still being rendered: finished clips keep their phonemes
+    monkeypatch.setattr(_PhonemeEngine, "frontend", "b")
+    (out / "wavs" / "v1_00002.wav").unlink()
+    assert bc.main(args) == 0
+    second = _pinned(out)
+    assert second["v1_00001"] == first["v1_00001"] and second["v1_00003"] == first["v1_00003"]
+    assert second["v1_00002"].startswith("b")  # rendered again, from today's phonemes
+    assert all(frames(u) == 2205 * len(p) for u, p in second.items())
+
+    # data preparation trains on what the audio says, not on what the frontend would say now
+    prepared = tmp_path / "p"
+    prepare_corpus(out, prepared, PrepareConfig(val_size=0), jobs=1, progress=False)
+    rows = [json.loads(line) for line in (prepared / "prepare_cache.jsonl").read_text().splitlines()]
+    assert {r["id"]: r["phonemes"] for r in rows} == second

@@ -319,3 +319,32 @@ def test_many_skips_of_one_kind_are_logged_briefly_and_listed_in_full(tmp_path, 
     assert sum("not logged one by one" in m for m in lines) == 1
     listed = (tmp_path / "out" / SKIPPED_FILE).read_text().splitlines()
     assert len(listed) == n_missing  # the file still lists every one
+
+
+def test_pinned_phonemes_win_over_the_frontend(tmp_path, make_ljspeech_corpus):
+    from tts.data.prepare import PHONEMES_FILE
+    from tts.text import phonemize
+
+    corpus = make_ljspeech_corpus(tmp_path / "pinned", 3, columns=4, speakers=["af_heart"])
+    ids = [line.split("|")[0] for line in (corpus / "metadata.csv").read_text().splitlines()]
+    (corpus / PHONEMES_FILE).write_text(f"{ids[0]}\ten-gb\thəlˈəʊ wˈɜːld\n", encoding="utf-8")
+    out = tmp_path / "out"
+    prepare_corpus(corpus, out, PrepareConfig(val_size=0), jobs=1, progress=False)
+    rows = {r["id"]: r for r in map(json.loads, (out / CACHE_FILE).read_text().splitlines())}
+    assert (rows[ids[0]]["phonemes"], rows[ids[0]]["language"]) == ("həlˈəʊ wˈɜːld", "en-gb")
+    for uid in ids[1:]:  # rows the file does not pin are phonemised as before
+        assert rows[uid]["phonemes"] == phonemize(rows[uid]["normalized"], "en-us", normalize=False)
+    # a re-run with an emptied pin file phonemises that row again (the cache does not keep the pin)
+    (corpus / PHONEMES_FILE).write_text("", encoding="utf-8")
+    prepare_corpus(corpus, out, PrepareConfig(val_size=0), jobs=1, progress=False)
+    rows = {r["id"]: r for r in map(json.loads, (out / CACHE_FILE).read_text().splitlines())}
+    assert rows[ids[0]]["language"] == "en-us"
+
+
+def test_a_broken_phonemes_file_is_a_clear_error(tmp_path, make_ljspeech_corpus):
+    from tts.data.prepare import PHONEMES_FILE
+
+    corpus = make_ljspeech_corpus(tmp_path / "broken", 2, columns=4, speakers=["af_heart"])
+    (corpus / PHONEMES_FILE).write_text("only-an-id\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"phonemes.tsv:1: expected 'id<TAB>language<TAB>phonemes'"):
+        prepare_corpus(corpus, tmp_path / "out", PrepareConfig(val_size=0), jobs=1, progress=False)

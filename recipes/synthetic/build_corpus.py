@@ -8,8 +8,11 @@
     python recipes/synthetic/build_corpus.py --list-voices
 
 Training mode writes ``OUT/wavs/VOICE_NNNNN.wav`` (22 050 Hz mono 16-bit) and ``OUT/metadata.csv`` with
-rows ``id|raw|normalized|speaker``; each voice reads different sentences of ``sentences/train.txt``
-(a seeded shuffle cut into consecutive slices, in the order the voices are given). Held-out mode writes
+rows ``id|raw|normalized|speaker``, and for a teacher that reads our frontend's phonemes (Kokoro)
+``OUT/phonemes.tsv``: the phonemes each clip is rendered from, pinned at first sight (``tts-train
+prepare`` uses them, so later frontend changes cannot drift from the audio); each voice reads
+different sentences of ``sentences/train.txt`` (a seeded shuffle cut into consecutive slices, in the
+order the voices are given). Held-out mode writes
 every sentence of ``sentences/heldout.txt`` for every voice into ``OUT/VOICE/`` (same layout) — the
 teacher audio for evaluation. Existing valid wavs are kept (resumable), every file is written
 atomically, and the same inputs give byte-identical files. ``OUT/DONE`` marks a complete build.
@@ -27,7 +30,7 @@ import sys
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from teacher_engines import describe_engines, get_engine
@@ -45,6 +48,7 @@ class Item:
     voice: str
     text: str
     wav: Path
+    phonemes: str = ""  #: what the engine speaks (engines that read our phonemes; see pin_phonemes)
 
 
 def read_sentences(path: Path) -> list[str]:
@@ -106,7 +110,7 @@ def render_item(engine_name: str, item: Item, sample_rate: int = SAMPLE_RATE) ->
 
     engine = get_engine(engine_name)
     with tempfile.TemporaryDirectory(prefix="tts-corpus-") as tmp:
-        native = engine.render(item.text, item.voice, Path(tmp) / "native.wav")
+        native = engine.render(item.text, item.voice, Path(tmp) / "native.wav", item.phonemes or None)
         wav, _ = load_audio(native, sample_rate=sample_rate)
     if wav.size < sample_rate // 10:
         raise RuntimeError(f"{item.id}: engine output is shorter than 0.1 s for {item.text!r}")
@@ -129,6 +133,37 @@ def write_metadata(path: Path, items: list[Item], normalize) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write("\n".join(rows) + "\n")
     os.replace(tmp, path)
+
+
+def pin_phonemes(path: Path, items: list[Item], engine) -> list[Item]:
+    """Write ``phonemes.tsv`` (``id<TAB>language<TAB>phonemes``, atomically) beside ``path`` and return
+    ``items`` carrying their phonemes.
+
+    A clip that exists keeps the phonemes recorded when it was rendered; every other item gets our
+    frontend's phonemes of today (a clip rendered before this file existed gets them too: it was made
+    from the frontend of its day, the best record there is). So audio, the phonemes a model trains on
+    (``tts.data.prepare.pinned_phonemes``) and the text agree however long the corpus takes to render.
+    """
+    from tts.data.prepare import PHONEMES_FILE, pinned_phonemes
+
+    old = pinned_phonemes(path.parent)
+    out: dict[str, tuple[str, str]] = {}
+    todo: dict[str, list[Item]] = {}
+    for it in items:
+        lang = engine.language(it.voice)
+        if it.id in old and old[it.id][0] == lang and is_valid_wav(it.wav):
+            out[it.id] = old[it.id]
+        else:
+            todo.setdefault(it.voice, []).append(it)
+    for voice, group in todo.items():
+        lang = engine.language(voice)
+        for it, ph in zip(group, engine.phonemes([it.text for it in group], voice)):
+            out[it.id] = (lang, ph.strip())
+    fd, tmp = tempfile.mkstemp(prefix=".phonemes.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write("".join(f"{it.id}\t{out[it.id][0]}\t{out[it.id][1]}\n" for it in items))
+    os.replace(tmp, path.parent / PHONEMES_FILE)
+    return [replace(it, phonemes=out[it.id][1]) for it in items]
 
 
 def write_speakers(path: Path, engine, voices: list[str]) -> None:
@@ -321,7 +356,6 @@ def main(argv: list[str] | None = None) -> int:
     check_engine(args.out, engine.name, mode)
     done_flag = args.out / "DONE"
     done_flag.unlink(missing_ok=True)
-    all_items = [it for items in jobs.values() for it in items]
     norm = normalizer()
     previous = _previous_summary(args.out)
     for meta, items in jobs.items():
@@ -334,6 +368,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
         write_metadata(meta, items, norm)  # first: it records what each wav will say
         write_speakers(meta.parent / "speakers.json", engine, sorted({it.voice for it in items}))
+        if engine.reads_phonemes:
+            jobs[meta] = pin_phonemes(meta, items, engine)
+    all_items = [it for items in jobs.values() for it in items]
     t0 = time.time()
     errors: list[str] = []
     if not args.metadata_only:

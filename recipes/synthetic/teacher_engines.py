@@ -59,8 +59,22 @@ class Engine(ABC):
                 f"engine {self.name!r} has no voice {voice!r}; choose from {', '.join(self.voices)}"
             )
 
-    def render(self, text: str, voice: str, out_wav: str | Path) -> Path:
-        """Synthesise ``text`` with ``voice`` into ``out_wav`` (native rate, mono 16-bit wav).
+    #: True for an engine that reads our frontend's phonemes (:meth:`phonemes`) rather than the text
+    reads_phonemes: bool = False
+
+    def phonemes(self, texts: list[str], voice: str) -> list[str]:
+        """Our frontend's phonemes of ``texts`` in ``voice``'s language, as :meth:`render` reads them
+        (only for engines with ``reads_phonemes``)."""
+        raise NotImplementedError(f"engine {self.name!r} reads text, not phonemes")
+
+    def _run_phonemes(self, phonemes: str, voice: str, out_wav: Path) -> None:
+        """Write ``out_wav`` speaking ``phonemes`` (engines with ``reads_phonemes``)."""
+        raise NotImplementedError(f"engine {self.name!r} reads text, not phonemes")
+
+    def render(self, text: str, voice: str, out_wav: str | Path, phonemes: str | None = None) -> Path:
+        """Synthesise ``text`` with ``voice`` into ``out_wav`` (native rate, mono 16-bit wav); an engine
+        with ``reads_phonemes`` speaks ``phonemes`` when given (the corpus's pinned ones), else those of
+        :meth:`phonemes` for ``text``.
 
         Written atomically: on failure nothing is left at ``out_wav``. Raises ``ValueError`` for an
         unknown/forbidden voice or empty text, ``RuntimeError`` when the engine fails.
@@ -75,7 +89,10 @@ class Engine(ABC):
         fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".wav", dir=out.parent)
         os.close(fd)
         try:
-            self._run(text, voice, Path(tmp))
+            if phonemes and self.reads_phonemes:
+                self._run_phonemes(phonemes, voice, Path(tmp))
+            else:
+                self._run(text, voice, Path(tmp))
             if os.path.getsize(tmp) <= 44:  # a bare RIFF header: the engine produced no audio
                 raise RuntimeError(f"{self.name} produced no audio for {text[:60]!r}")
             os.replace(tmp, out)
@@ -207,14 +224,29 @@ class Kokoro(Engine):
             Kokoro._peers[key] = KokoroPeer(voice, threads=self.threads)
         return Kokoro._peers[key]
 
-    def phonemes(self, text: str, voice: str) -> str:
-        """The Kokoro phonemes ``render`` reads for ``text``."""
-        return self.peer(voice).phonemize(text)
+    reads_phonemes = True
+
+    def phonemes(self, texts: list[str], voice: str) -> list[str]:
+        """Our frontend's IPA of ``texts`` (normaliser + espeak-ng in the voice's accent): what a model
+        trained on the corpus reads, and what Kokoro speaks after ``espeak_to_kokoro``."""
+        from tts.text import phonemize_batch
+
+        lang = self.language(voice)
+        try:
+            return phonemize_batch(texts, lang)
+        except ValueError:  # one unpronounceable text: the others still get theirs ("" renders from text)
+            return [next(iter(phonemize_batch([t], lang)), "") if t.strip() else "" for t in texts]
 
     def _run(self, text: str, voice: str, out_wav: Path) -> None:
+        self._run_phonemes(self.phonemes([text], voice)[0], voice, out_wav)
+
+    def _run_phonemes(self, phonemes: str, voice: str, out_wav: Path) -> None:
         import soundfile as sf
 
-        audio, sr = self.peer(voice).synthesize(text)
+        from tts.eval.peers import espeak_to_kokoro
+
+        peer = self.peer(voice)
+        audio, sr = peer.synthesize_phonemes(espeak_to_kokoro(phonemes, self.language(voice)))
         sf.write(str(out_wav), trim_silence(audio, sr, pad_s=self.pad_s), sr, subtype="FLOAT")
 
 

@@ -3,7 +3,8 @@
 Per utterance: read the wav and resample it to 22 050 Hz, optionally trim leading/trailing silence
 and level the loudness, write it as a 16-bit wav, then cache the raw log-mel of *that stored wav*
 (so the cache equals ``MelSpectrogram`` of what the datasets read). Texts are normalised (or the
-corpus' normalized column is used) and phonemised in batches. Then come the train/val split, the
+corpus' normalized column is used) and phonemised in batches, except the rows that the corpus's
+``phonemes.tsv`` pins (:func:`pinned_phonemes`). Then come the train/val split, the
 per-bin mel statistics of the train split, ``train.jsonl``/``val.jsonl`` and ``manifest.json``
 (format: ``docs/data.md``).
 
@@ -105,6 +106,31 @@ def speaker_languages(corpus: Path) -> dict[str, str]:
     }
 
 
+#: ``id<TAB>language<TAB>phonemes`` per line, beside ``metadata.csv``: the phonemes each clip was rendered
+#: from (written by the synthetic recipe's corpus builder for teachers that read our phonemes)
+PHONEMES_FILE = "phonemes.tsv"
+
+
+def pinned_phonemes(corpus: Path) -> dict[str, tuple[str, str]]:
+    """``{id: (espeak language, phonemes)}`` from the corpus's ``phonemes.tsv``; empty when there is none.
+
+    A teacher that reads our frontend's phonemes (Kokoro in ``recipes/synthetic``) spoke exactly these,
+    so preparation uses them rather than phonemising the text again: a corpus rendered over weeks stays
+    consistent with its audio when the normaliser or espeak-ng changes in between."""
+    path = Path(corpus) / PHONEMES_FILE
+    if not path.is_file():
+        return {}
+    pinned: dict[str, tuple[str, str]] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != 3 or not fields[0] or not fields[1]:
+            raise ValueError(f"{path}:{n}: expected 'id<TAB>language<TAB>phonemes', got {line[:80]!r}")
+        pinned[fields[0]] = (fields[1], fields[2].strip())
+    return pinned
+
+
 class _Run:
     """State of one prepare run; each phase narrows the utterances that go on to the next."""
 
@@ -133,6 +159,7 @@ class _Run:
         self.norms: dict[str, str] = {}
         self.phonemes: dict[str, str] = {}
         self.languages = speaker_languages(corpus)  # speaker -> espeak language, from speakers.json
+        self.pinned = pinned_phonemes(corpus)  # id -> (language, phonemes) its audio was rendered from
         self.language: dict[str, str] = {}  # id -> the language its phonemes are in
         self.n_samples: dict[str, int] = {}  # kept ids -> stored length
         self.unknown: Counter[str] = Counter()  # phoneme symbol -> utterances using it
@@ -175,7 +202,10 @@ class _Run:
         from tts.text import normalize
 
         for u in utts:
-            lang = self.language[u.id] = self.languages.get(u.speaker, self.cfg.language)
+            lang = self.languages.get(u.speaker, self.cfg.language)
+            if u.id in self.pinned:  # what the audio says wins over what the frontend says today
+                lang, self.phonemes[u.id] = self.pinned[u.id]
+            self.language[u.id] = lang
             if not u.text and not u.normalized:
                 self.skip(u.id, "empty_text", "no text", u.line)
                 continue
@@ -189,7 +219,8 @@ class _Run:
                 continue
             self.norms[u.id] = norm
             c = self.cache.get(u.id)
-            if c and c.get("normalized") == norm and c.get("language") == lang and c.get("phonemes"):
+            fresh = c and c.get("normalized") == norm and c.get("language") == lang and c.get("phonemes")
+            if u.id not in self.phonemes and fresh:
                 self.phonemes[u.id] = c["phonemes"]
         todo = [uid for uid in self.norms if uid not in self.phonemes]
         for lang in sorted({self.language[i] for i in todo}):
