@@ -5,7 +5,8 @@
 # and add voices only at the end: each voice reads its own slice of the seeded shuffle. Writes data/synthetic-kokoro/
 # (LJSpeech layout), logs rate and ETA to data/synthetic-kokoro.log, and records its process id in
 # data/synthetic-kokoro.pid. Safe to kill at any time; run the same command again to resume.
-# Environment: NICE (default 15), THREADS (default 1), OUT (default data/synthetic-kokoro).
+# Environment: NICE (default 15), JOBS (rendering processes, default 1), THREADS (onnxruntime threads per
+# process, default 1), OUT (default data/synthetic-kokoro).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -23,6 +24,6 @@ fi
 echo "=== $(date '+%F %T') start: voices $VOICES, $PER_VOICE per voice" >>"$LOG"
 nohup setsid nice -n "${NICE:-15}" .venv/bin/python recipes/synthetic/build_corpus.py --engine kokoro \
   --voices "$VOICES" --per-voice "$PER_VOICE" --sentences recipes/synthetic/sentences/mix-train.txt \
-  --out "$OUT" --jobs 1 --threads "${THREADS:-1}" >>"$LOG" 2>&1 </dev/null &
+  --out "$OUT" --jobs "${JOBS:-1}" --threads "${THREADS:-1}" >>"$LOG" 2>&1 </dev/null &
 echo $! >"$PIDFILE"
 echo "rendering in the background: pid $!, log $LOG"
