@@ -100,7 +100,7 @@ def _our_parameters() -> int:
 
     from safetensors import safe_open
 
-    from tts.voice import ACOUSTIC_FILE, VAE_FILE, VOCODER_FILE, default_voice_dir
+    from tts.core.voice import ACOUSTIC_FILE, VAE_FILE, VOCODER_FILE, default_voice_dir
 
     total = 0
     for name in (ACOUSTIC_FILE, VAE_FILE, VOCODER_FILE):

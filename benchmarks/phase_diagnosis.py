@@ -5,10 +5,10 @@
 
 For the first ``--n`` held-out recordings of each speaker: THE log-mel → the iSTFT vocoder's
 predicted log-magnitude and phase, then DNSMOS P.835 (OVRL / SIG / BAK, means) of waveforms built
-from mixtures of the predicted and the recording's own STFT (same framing, ``tts.spectral``):
+from mixtures of the predicted and the recording's own STFT (same framing, ``tts.core.spectral``):
 the recording, the vocoder's output, vocoder magnitude + true phase, true magnitude + vocoder
 phase, true phase only in bins within 30 dB of their frame's peak or only below 4 kHz, and the
-vocoder's output after each number of phase-refinement iterations (``tts.spectral.refine_phase``).
+vocoder's output after each number of phase-refinement iterations (``tts.core.spectral.refine_phase``).
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from tts.audio import AudioConfig, MelSpectrogram, load_audio
+    from tts.core.spectral import istft, refine_phase, stft
     from tts.eval.dnsmos import DNSMOSScorer
     from tts.eval.voice import heldout_utterances
-    from tts.spectral import istft, refine_phase, stft
-    from tts.vocoder import load_vocoder
+    from tts.models.vocoder import load_vocoder
 
     torch.set_num_threads(args.threads)
     cfg = AudioConfig()

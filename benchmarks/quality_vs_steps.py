@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from tts.voice import PRECISIONS  # torch-free
+from tts.core.voice import PRECISIONS  # torch-free
 
 SHOWN = ("n", "wer", "cer", "mcd_db", "f0_rmse_cents", "vuv_error", "dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak")
 
@@ -77,9 +77,9 @@ def synthesize_all(args: argparse.Namespace, work: Path) -> tuple[dict, dict, di
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from tts.core.files import file_sha256
     from tts.eval.score import ScoreOptions, markdown_table, score_utterances, summarize
     from tts.eval.voice import score_with_cache
-    from tts.files import file_sha256
 
     acoustic = Path(args.voice) / "acoustic.safetensors"
     ident = {
@@ -251,7 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jobs", type=int, default=2, help="scoring processes")
     p.add_argument("--threads", type=int, default=2, help="torch threads for synthesis")
-    p.add_argument("--precision", choices=PRECISIONS, default="auto", help="tts.precision (default: auto)")
+    p.add_argument(
+        "--precision", choices=PRECISIONS, default="auto", help="tts.models.precision (default: auto)"
+    )
     p.add_argument("--out", type=Path, default=None, help="keep our wavs here (default: a temporary folder)")
     p.add_argument("--plot", type=Path, default=None, help="write a PNG here")
     p.add_argument("--json", type=Path, default=None)

@@ -67,7 +67,7 @@ def stage_losses(args: argparse.Namespace) -> dict[str, Any]:
         )
         rows[stage] = score_utterances(utts, opts)
     if args.voice is not None:
-        from tts.backends import load
+        from tts.runtime.load import load
 
         synth = load(str(args.voice), args.backend, threads=args.threads)
         utts = synthesize_to(

@@ -39,7 +39,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from tts.voice import PRECISIONS  # torch-free
+from tts.core.voice import PRECISIONS  # torch-free
 
 SENTENCE = "Please call me back when you have a free moment."
 PARAGRAPH = (
@@ -88,7 +88,7 @@ def warn_if_busy(load1: float, when: str) -> None:
 
 def voice_identity(folder: str | Path) -> dict[str, str]:
     """Which weights were measured: the acoustic file's SHA-256 prefix and modification time (UTC)."""
-    from tts.files import file_sha256
+    from tts.core.files import file_sha256
 
     path = Path(folder) / "acoustic.safetensors"
     mtime = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from tts import Synthesizer
     from tts.audio import log_mel
     from tts.eval.speed import PeakMemory, measure_speed
-    from tts.vocoder import load_vocoder
+    from tts.models.vocoder import load_vocoder
 
     torch.set_num_threads(args.threads)
     facts = machine_facts()
@@ -253,7 +253,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     onnx = None
     if not args.no_onnx:
-        from tts.onnx_runtime import OnnxSynthesizer, onnx_export_dir
+        from tts.runtime.onnx import OnnxSynthesizer, onnx_export_dir
 
         if onnx_export_dir(synth.voice.folder) is None:
             print("\nno ONNX export in the voice folder: ONNX runtime not measured", flush=True)
@@ -435,7 +435,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--voice", required=True, help="voice folder (acoustic.safetensors, vae.safetensors, ...)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--precision", choices=PRECISIONS, default="auto", help="tts.precision (default: auto)")
+    p.add_argument(
+        "--precision", choices=PRECISIONS, default="auto", help="tts.models.precision (default: auto)"
+    )
     p.add_argument("--steps", type=_steps_list, default=list(STEPS), help="step counts besides the default")
     p.add_argument("--speaker", default=None, help="default: the voice's")
     p.add_argument("--no-cold-start", action="store_true", help="skip the tts-synth subprocess runs")

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tts.vae.mel_vae import MelVAE, MelVAEConfig, vae_loss
+from tts.models.vae.mel_vae import MelVAE, MelVAEConfig, vae_loss
 
 
 def load_mels(args: argparse.Namespace) -> tuple[list[torch.Tensor], list[torch.Tensor], str]:

@@ -39,8 +39,8 @@ import torch
 from tts.audio import AudioConfig, load_audio, log_mel, save_audio
 from tts.eval.score import ScoreOptions, Utterance, markdown_table, score_utterances, summarize
 from tts.eval.voice import heldout_utterances
-from tts.vae.mel_vae import load_vae
-from tts.vocoder import load_vocoder
+from tts.models.vae.mel_vae import load_vae
+from tts.models.vocoder import load_vocoder
 
 SAMPLE_RATE = 22050
 SYSTEMS = ("mel", "vae")

@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from tts.voice import PRECISIONS  # torch-free
+from tts.core.voice import PRECISIONS  # torch-free
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -124,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--vocoder", action="append", required=True, help="griffin-lim or a vocoder file; repeat to compare"
     )
-    p.add_argument("--precision", choices=PRECISIONS, default="fp32", help="tts.precision (default: fp32)")
+    p.add_argument(
+        "--precision", choices=PRECISIONS, default="fp32", help="tts.models.precision (default: fp32)"
+    )
     p.add_argument(
         "--phase-iterations", type=int, default=0, help="phase refinement after iSTFT vocoders (default 0)"
     )

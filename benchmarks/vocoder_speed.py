@@ -19,9 +19,9 @@ from pathlib import Path
 
 import torch
 
-from tts.config import override
+from tts.core.config import override
+from tts.models.vocoder.config import GENERATOR_KINDS, build_generator
 from tts.train.vocoder import VocoderTrainConfig
-from tts.vocoder.config import GENERATOR_KINDS, build_generator
 
 
 def _best_time(fn, repeats: int) -> float:
@@ -80,13 +80,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layers", type=int, default=None, help="override the iSTFT generator's block count")
     parser.add_argument("--onnx", action="store_true", help="also time onnxruntime on the exported graph")
     parser.add_argument(
-        "--bf16", action="store_true", help="also time bf16 matrix multiplies (tts.precision; AMX CPUs)"
+        "--bf16",
+        action="store_true",
+        help="also time bf16 matrix multiplies (tts.models.precision; AMX CPUs)",
     )
     parser.add_argument(
         "--phase-iterations",
         type=int,
         default=0,
-        help="also time the iSTFT generator with this many phase-refinement steps (tts.spectral)",
+        help="also time the iSTFT generator with this many phase-refinement steps (tts.core.spectral)",
     )
     parser.add_argument("--train-step", action="store_true", help="also time training steps")
     parser.add_argument("--batch", type=int, default=8, help="training batch for --train-step")
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
 
     base = VocoderTrainConfig()
     if args.config:
-        from tts.config import load_toml
+        from tts.core.config import load_toml
 
         base = override(base, load_toml(args.config).get("model", {}))
     istft = {}
@@ -138,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
             gen.phase_iterations = 0
             line += f"   + {args.phase_iterations} phase iterations RTF {t_pi / audio_s:.4f}"
         if args.onnx:
-            from tts.vocoder.onnx_export import OnnxVocoder, export_onnx
+            from tts.export.onnx import export_onnx
+            from tts.models.vocoder.onnx import OnnxVocoder
 
             with tempfile.TemporaryDirectory() as tmp:
                 path = export_onnx(gen, Path(tmp) / "v.onnx")

@@ -44,7 +44,7 @@ def main() -> int:
     from faster_whisper import WhisperModel
 
     from tts.eval.whisper import whisper_model_dir
-    from tts.onnx_runtime import OnnxSynthesizer
+    from tts.runtime.onnx import OnnxSynthesizer
 
     meta = args.sentences
     if meta is not None:

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from tts.checkpoint import CheckpointError, save_weights
-from tts.config import load_toml, to_dict
-from tts.diffusion import DenoiserConfig, FlowConfig
-from tts.encoder import DurationConfig, TextEncoderConfig
-from tts.model import AcousticConfig, AcousticModel, load_acoustic
+from tts.core.config import load_toml, to_dict
+from tts.models.acoustic import AcousticConfig, AcousticModel, load_acoustic
+from tts.models.checkpoint import CheckpointError, save_weights
+from tts.models.diffusion import DenoiserConfig, FlowConfig
+from tts.models.encoder import DurationConfig, TextEncoderConfig
 
 TINY_PARTS = {
     "speaker_dim": 8,
@@ -187,8 +187,8 @@ def latent_data_dir(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
         from tts.text import Tokenizer  # noqa: F401
     except ImportError:
         pytest.skip("the text frontend (tts.text) is not available")
-    from tts.files import file_sha256
-    from tts.vae.mel_vae import MelVAE, MelVAEConfig, vae_tensors
+    from tts.core.files import file_sha256
+    from tts.models.vae.mel_vae import MelVAE, MelVAEConfig, vae_tensors
 
     vae_cfg = MelVAEConfig(
         latent_channels=4, downsample=1, hidden_channels=8, encoder_blocks=0, decoder_blocks=0
@@ -229,8 +229,8 @@ warmup_steps = 1
 
 def test_tts_train_acoustic_end_to_end(latent_data_dir: Path, tmp_path: Path) -> None:
     from tts.cli.train import main
+    from tts.core.files import file_sha256
     from tts.data.manifest import load_manifest
-    from tts.files import file_sha256
     from tts.train.acoustic import AcousticTask
 
     cfg = tmp_path / "acoustic.toml"

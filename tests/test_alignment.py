@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from tts.encoder import alignment
-from tts.encoder.alignment import gaussian_log_likelihood, monotonic_alignment_search
+from tts.models.encoder import alignment
+from tts.models.encoder.alignment import gaussian_log_likelihood, monotonic_alignment_search
 
 
 def brute_force_durations(log_p: np.ndarray, n: int, t: int) -> list[int]:

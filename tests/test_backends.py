@@ -14,8 +14,8 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
 import tts  # noqa: E402
-from tts.backends import load, load_many, torch_only  # noqa: E402
 from tts.cli.voice import main as voice_main  # noqa: E402
+from tts.runtime.load import load, load_many, torch_only  # noqa: E402
 from tts.serve.voice import load_synthesizers  # noqa: E402
 
 
@@ -116,7 +116,7 @@ def test_both_backends_speak_the_same_text(voices: tuple[Path, Path]) -> None:
 def test_one_pipeline_the_same_seed_gives_the_same_audio_on_both_backends(
     voices: tuple[Path, Path], guidance: float
 ) -> None:
-    """Durations, noise, sampler and guidance are one numpy implementation (tts.pipeline): only the
+    """Durations, noise, sampler and guidance are one numpy implementation (tts.core.pipeline): only the
     networks differ, so a seed gives the same speech on either backend, with noise (temperature
     > 0), in a batch and a blend of speakers, to float rounding."""
     exported, _ = voices

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from tts.diffusion import SAMPLERS, DenoiserConfig, FlowConfig, FlowMatching, UNet1d
+from tts.models.diffusion import SAMPLERS, DenoiserConfig, FlowConfig, FlowMatching, UNet1d
 
 SIGMA_MIN = 1e-4
 

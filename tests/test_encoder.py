@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tts.encoder import (
+from tts.models.encoder import (
     DurationConfig,
     DurationPredictor,
     TextEncoder,
@@ -14,8 +14,8 @@ from tts.encoder import (
     path_from_durations,
     regulate_length,
 )
-from tts.encoder.text_encoder import apply_rotary, rotary_tables
-from tts.nn import length_mask
+from tts.models.encoder.text_encoder import apply_rotary, rotary_tables
+from tts.models.nn import length_mask
 
 TINY = TextEncoderConfig(dim=32, n_layers=2, n_heads=2, ffn_dim=64, ffn_kernel=3, dropout=0.1)
 

@@ -61,7 +61,7 @@ def test_dir_scores_a_folder_against_itself(teacher, tmp_path, capsys):
 
 
 def test_voice_compares_with_the_teacher(teacher, tmp_path, monkeypatch):
-    from tts.synthesizer import Audio
+    from tts.runtime.torch import Audio
 
     by_text = {t: teacher / "wavs" / f"{u}.wav" for u, t in TEXTS.items()}
     seen = {}
@@ -147,7 +147,7 @@ def test_copysynth_through_a_vae(teacher, tmp_path):
 def test_speed_command_times_a_voice(tmp_path, monkeypatch, capsys):
     import numpy as np
 
-    from tts.synthesizer import Audio
+    from tts.runtime.torch import Audio
 
     class StandIn:
         def synthesize(self, text, speaker=None, seed=None):

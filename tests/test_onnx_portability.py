@@ -1,4 +1,4 @@
-"""The int8 vocoder computes the same numbers on every x86-64 CPU (``tts.onnx_options``).
+"""The int8 vocoder computes the same numbers on every x86-64 CPU (``tts.core.onnx_options``).
 
 The host may have VNNI (exact int8 products) or not (AVX2's saturating u8s8 path): to test the
 other kind of CPU wherever the suite runs, the graph is also run under ``qemu-x86_64 -cpu Haswell``,
@@ -34,7 +34,7 @@ RUNNER = """
 import sys
 import numpy as np
 import onnxruntime as ort
-from tts.onnx_options import session_options
+from tts.core.onnx_options import session_options
 
 graph, mel, out = sys.argv[1:4]
 x = np.load(mel)
@@ -77,7 +77,7 @@ def test_session_options_ask_for_exact_int8_where_vnni_is_missing(
 ) -> None:
     """The exact (u8u8) kernels only where the fast ones can saturate: onnxruntime would apply the
     switch on VNNI CPUs too, where it only costs time."""
-    import tts.onnx_options as oo
+    import tts.core.onnx_options as oo
 
     monkeypatch.setattr(oo, "int8_needs_exact_kernels", lambda: not vnni)
     opts = oo.session_options(3)
@@ -92,7 +92,7 @@ def test_session_options_ask_for_exact_int8_where_vnni_is_missing(
 
 def test_the_cpu_probe_reads_cpuid() -> None:
     """numpy's CPUID probe answers (a VNNI flag is there to read) on any x86-64 CPU."""
-    from tts.onnx_options import int8_needs_exact_kernels
+    from tts.core.onnx_options import int8_needs_exact_kernels
 
     assert isinstance(int8_needs_exact_kernels(), bool)
 

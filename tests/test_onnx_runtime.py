@@ -1,4 +1,4 @@
-"""The torch-free ONNX runtime (``tts.onnx_runtime``) and the voice export (``tts.onnx_export``),
+"""The torch-free ONNX runtime (``tts.runtime.onnx``) and the voice export (``tts.export.onnx``),
 on a tiny random-weight voice, against the PyTorch ``Synthesizer``."""
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from tiny_voice import SPEAKERS, build_tiny_voice
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
-from tts.checkpoint import CheckpointError  # noqa: E402
 from tts.cli.synth import main as synth_main  # noqa: E402
 from tts.cli.voice import main as voice_main  # noqa: E402
-from tts.onnx_runtime import OnnxSynthesizer  # noqa: E402
-from tts.pipeline import durations_from_log, regulate_length  # noqa: E402
-from tts.synthesizer import Synthesizer  # noqa: E402
+from tts.core.pipeline import durations_from_log, regulate_length  # noqa: E402
+from tts.models.checkpoint import CheckpointError  # noqa: E402
+from tts.runtime.onnx import OnnxSynthesizer  # noqa: E402
+from tts.runtime.torch import Synthesizer  # noqa: E402
 
 SHORT = "Hello there, how are you?"
 TWO = "The quick brown fox jumps over the lazy dog. Then it runs away!"
@@ -89,7 +89,7 @@ def test_int8_vocoder_export(voice_dir: Path, tmp_path: Path) -> None:
     snr = 10 * np.log10(np.sum(b.samples**2) / np.sum((a.samples - b.samples) ** 2))
     assert 15.0 < snr < 200.0  # close, and not the fp32 graph under another name
     with pytest.raises(ValueError, match="vocoder_weights"):
-        from tts.onnx_export import export_voice_onnx
+        from tts.export.onnx import export_voice_onnx
 
         export_voice_onnx(folder, vocoder_weights="int4")
 
@@ -214,8 +214,8 @@ def test_onnx_seed_reproducible_and_speakers_listed(onnx_synth: OnnxSynthesizer)
 def test_numpy_durations_and_length_regulation_match_torch() -> None:
     import torch
 
-    from tts.encoder.duration import durations_from_log as t_durations
-    from tts.encoder.duration import regulate_length as t_regulate
+    from tts.models.encoder.duration import durations_from_log as t_durations
+    from tts.models.encoder.duration import regulate_length as t_regulate
 
     rng = np.random.default_rng(0)
     logw = rng.normal(1.0, 1.0, (3, 9)).astype(np.float32)
@@ -237,7 +237,7 @@ def test_numpy_durations_and_length_regulation_match_torch() -> None:
 
 def test_runtime_does_not_import_torch(voice_dir: Path, tmp_path: Path) -> None:
     code = (
-        "import sys; from tts.onnx_runtime import OnnxSynthesizer; "
+        "import sys; from tts.runtime.onnx import OnnxSynthesizer; "
         f"s = OnnxSynthesizer.from_pretrained({str(voice_dir)!r}, threads=1); "
         f"s.synthesize('Hi there.', seed=0).save({str(tmp_path / 'x.wav')!r}); "
         "assert 'torch' not in sys.modules, 'torch was imported'"
@@ -318,7 +318,7 @@ def test_eval_tools_can_use_the_onnx_backend(voice_dir: Path) -> None:
 
 @pytest.mark.skipif(not (PRETRAINED / "onnx" / "manifest.json").is_file(), reason="no shipped ONNX export")
 def test_shipped_onnx_export_is_from_the_shipped_weights() -> None:
-    from tts.files import file_sha256
+    from tts.core.files import file_sha256
 
     m = json.loads((PRETRAINED / "onnx" / "manifest.json").read_text())
     for name, sha in m["sources"].items():

@@ -1,4 +1,4 @@
-"""bf16 matrix multiplies for inference (``tts.precision``)."""
+"""bf16 matrix multiplies for inference (``tts.models.precision``)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from tts import precision
 from tts.audio import AudioConfig
-from tts.precision import BF16Linear, linears_to_bf16, resolve_precision
-from tts.vae.mel_vae import MelVAE, MelVAEConfig
-from tts.vocoder.generators import ISTFTGenerator, ISTFTGeneratorConfig
+from tts.models import precision
+from tts.models.precision import BF16Linear, linears_to_bf16, resolve_precision
+from tts.models.vae.mel_vae import MelVAE, MelVAEConfig
+from tts.models.vocoder.generators import ISTFTGenerator, ISTFTGeneratorConfig
 
 
 def test_bf16_linear_matches_linear_to_bf16_rounding() -> None:
@@ -39,7 +39,7 @@ def test_linears_to_bf16_replaces_nested_linears_only() -> None:
 def test_convnext_mlp_keeps_its_hidden_activation_in_bf16() -> None:
     """In a ConvNeXt block the wide hidden activation goes bf16 → GELU → bf16 product (no fp32
     round trip); the block's output is fp32 and close to the fp32 block's."""
-    from tts.nn import ConvNeXtBlock
+    from tts.models.nn import ConvNeXtBlock
 
     torch.manual_seed(0)
     block = ConvNeXtBlock(32, 96, 7, layer_scale=0.5).eval()

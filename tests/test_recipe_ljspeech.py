@@ -21,7 +21,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from tts.config import load_toml
+from tts.core.config import load_toml
 
 REPO = Path(__file__).resolve().parents[1]
 RUN_SH = REPO / "recipes" / "ljspeech" / "run.sh"
@@ -69,8 +69,8 @@ def recipe(tmp_path_factory: pytest.TempPathFactory, make_ljspeech_corpus) -> Si
 
 
 def test_every_stage_leaves_its_output(recipe: SimpleNamespace) -> None:
-    from tts.checkpoint import load_state, load_weights
     from tts.data.manifest import load_manifest
+    from tts.models.checkpoint import load_state, load_weights
     from tts.train.latents import check_latent_cache
 
     out = recipe.out
@@ -270,16 +270,16 @@ fi
 def test_full_size_configs_fit_their_stages_and_the_readme() -> None:
     """``recipes/ljspeech/configs`` parse into every stage's settings, with the sizes, batches and
     step counts that ``recipes/ljspeech/README.md`` states (its time estimates rest on them)."""
-    from tts.config import override
-    from tts.model import AcousticConfig, AcousticModel
+    from tts.core.config import override
+    from tts.models.acoustic import AcousticConfig, AcousticModel
+    from tts.models.vae.mel_vae import MelVAE, MelVAEConfig
+    from tts.models.vocoder import build_generator
     from tts.text import Tokenizer
     from tts.train.acoustic import AcousticDataConfig
     from tts.train.config import TrainConfig
     from tts.train.discriminators import Discriminator
     from tts.train.vae import VAEDataConfig
     from tts.train.vocoder import VocoderDataConfig, VocoderTrainConfig
-    from tts.vae.mel_vae import MelVAE, MelVAEConfig
-    from tts.vocoder import build_generator
 
     def millions(module) -> float:
         return round(sum(p.numel() for p in module.parameters()) / 1e6, 2)

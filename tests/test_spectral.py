@@ -1,4 +1,4 @@
-"""numpy STFT / inverse STFT and phase refinement (``tts.spectral``)."""
+"""numpy STFT / inverse STFT and phase refinement (``tts.core.spectral``)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from tts.spectral import istft, refine_phase, stft
-from tts.vocoder.istft import InverseSTFT
-from tts.vocoder.istft import stft as torch_stft
+from tts.core.spectral import istft, refine_phase, stft
+from tts.models.vocoder.istft import InverseSTFT
+from tts.models.vocoder.istft import stft as torch_stft
 
 
 def test_numpy_stft_and_inverse_match_the_torch_ones() -> None:
@@ -46,9 +46,9 @@ def test_refine_phase_makes_a_random_phase_consistent() -> None:
 
 
 def test_torch_refinement_matches_numpy_and_carries_gradient() -> None:
-    """``tts.vocoder.istft.refine_phase`` (training) = ``tts.spectral.refine_phase`` (inference), and
-    gradient reaches the predicted magnitude and phase through the iterations."""
-    from tts.vocoder.istft import refine_phase as torch_refine
+    """``tts.models.vocoder.istft.refine_phase`` (training) = ``tts.core.spectral.refine_phase``
+    (inference), and gradient reaches the predicted magnitude and phase through the iterations."""
+    from tts.models.vocoder.istft import refine_phase as torch_refine
 
     rng = np.random.default_rng(2)
     log_mag = rng.normal(-2.0, 1.0, (2, 513, 30)).astype(np.float32)
@@ -86,7 +86,7 @@ def test_fft_import_in_background_is_idempotent() -> None:
     import sys
 
     code = (
-        "import sys, tts.spectral as s; assert 'scipy.fft' not in sys.modules; "
+        "import sys, tts.core.spectral as s; assert 'scipy.fft' not in sys.modules; "
         "s.import_fft_in_background(); t = s._PRELOAD; s.import_fft_in_background(); "
         "assert s._PRELOAD is t and t.daemon; t.join(60); assert 'scipy.fft' in sys.modules"
     )

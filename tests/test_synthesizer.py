@@ -12,8 +12,8 @@ import pytest
 from tiny_voice import SPEAKERS, build_tiny_voice
 
 from tts.audio import load_audio
-from tts.checkpoint import CheckpointError
-from tts.synthesizer import PAUSE, Audio, Synthesizer
+from tts.models.checkpoint import CheckpointError
+from tts.runtime.torch import PAUSE, Audio, Synthesizer
 
 SR, HOP = 22050, 256
 SHORT = "Hello there, how are you?"
@@ -198,7 +198,7 @@ def test_bad_input_is_a_clear_value_error(synth: Synthesizer, text: str, kwargs:
 def test_synthesis_options_are_taken_by_name_and_unknown_names_refused(synth: Synthesizer) -> None:
     """synthesize, stream and synthesize_batch share one set of options (SynthesisKwargs): each is
     accepted by name, speaker also by position, and a misspelt name is a TypeError naming it."""
-    from tts.speech import SYNTHESIS_KWARGS
+    from tts.runtime.base import SYNTHESIS_KWARGS
 
     assert SYNTHESIS_KWARGS == ("steps", "temperature", "length_scale", "seed", "sampler", "guidance")
     opts = dict(steps=3, temperature=0.5, length_scale=1.2, seed=1, sampler="euler", guidance=0.0)
@@ -220,8 +220,8 @@ def test_synthesis_options_are_taken_by_name_and_unknown_names_refused(synth: Sy
 
 
 def test_sampler_names_match_the_samplers() -> None:
-    from tts.samplers import SAMPLERS as IMPLEMENTED
-    from tts.voice import SAMPLERS
+    from tts.core.samplers import SAMPLERS as IMPLEMENTED
+    from tts.core.voice import SAMPLERS
 
     assert set(SAMPLERS) == set(IMPLEMENTED)
 
@@ -343,8 +343,8 @@ def test_replaced_vae_is_refused(tmp_path: Path, voice_dir: Path) -> None:
 def test_a_vae_with_a_fine_tuned_decoder_keeps_its_acoustic_model(tmp_path: Path) -> None:
     """A VAE file that names the original's hash as its latent space is accepted (decoder-only
     fine-tuning keeps the encoder, so the acoustic model's latents still fit)."""
-    from tts.checkpoint import load_weights, save_weights
-    from tts.files import file_sha256
+    from tts.core.files import file_sha256
+    from tts.models.checkpoint import load_weights, save_weights
 
     folder = build_tiny_voice(tmp_path / "v")
     vae = folder / "vae.safetensors"
@@ -388,7 +388,7 @@ def test_shipped_default_voice_speaks(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_voice_json_duration_rounding_sets_the_default(tmp_path: Path) -> None:
     """``duration_rounding = "round"`` in voice.json: no duration rounds up, so speech is never
     longer than with the model's "ceil", and the per-token frame counts differ by at most one."""
-    from tts.voice import VoiceConfig
+    from tts.core.voice import VoiceConfig
 
     ceil = Synthesizer.from_pretrained(build_tiny_voice(tmp_path / "c"), threads=1)
     rnd = Synthesizer.from_pretrained(

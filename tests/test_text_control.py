@@ -10,9 +10,9 @@ import pytest
 from tiny_voice import build_tiny_voice
 
 from tts.cli.synth import main
-from tts.output import Audio
-from tts.synthesizer import Synthesizer
-from tts.voice import parse_speaker
+from tts.core.output import Audio
+from tts.core.voice import parse_speaker
+from tts.runtime.torch import Synthesizer
 
 TEXT = "Dr. Smith paid $42.50 at 3:30 pm. Then he left!"
 SPOKEN = ["Dr.", "Smith", "paid", "$42.50", "at", "3:30", "pm", "Then", "he", "left"]
@@ -22,7 +22,7 @@ SPOKEN = ["Dr.", "Smith", "paid", "$42.50", "at", "3:30", "pm", "Then", "he", "l
 def voice_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = build_tiny_voice(tmp_path_factory.mktemp("voice"))
     pytest.importorskip("onnx")
-    from tts.onnx_export import export_voice_onnx
+    from tts.export.onnx import export_voice_onnx
 
     export_voice_onnx(folder, vocoder_weights="fp32")
     return folder
@@ -32,7 +32,7 @@ def voice_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def synth(request: pytest.FixtureRequest, voice_dir: Path):
     if request.param == "torch":
         return Synthesizer.from_pretrained(voice_dir, threads=1, precision="fp32")
-    from tts.onnx_runtime import OnnxSynthesizer
+    from tts.runtime.onnx import OnnxSynthesizer
 
     return OnnxSynthesizer.from_pretrained(voice_dir, threads=1)
 
@@ -93,7 +93,7 @@ def test_blended_speaker_speaks_between_the_two(synth) -> None:
 
 
 def test_blends_agree_across_backends(voice_dir: Path) -> None:
-    from tts.onnx_runtime import OnnxSynthesizer
+    from tts.runtime.onnx import OnnxSynthesizer
 
     t = Synthesizer.from_pretrained(voice_dir, threads=1, precision="fp32")
     o = OnnxSynthesizer.from_pretrained(voice_dir, threads=1)

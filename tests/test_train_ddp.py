@@ -10,25 +10,25 @@ from pathlib import Path
 
 import torch
 
-from tts.checkpoint import load_state
+from tts.models.checkpoint import load_state
 
 SCRIPT = """
 import os, sys
 sys.path.insert(0, {tests!r})
 import torch
 from torch import nn
-import tts.checkpoint
+import tts.models.checkpoint
 from test_train_loop import ToyDataset, ToyGAN, ToyTask, _cfg
 from tts.train.loop import train
 
 run, out = sys.argv[1], sys.argv[2]
 rank = int(os.environ["RANK"])
 saves = []
-real_save = tts.checkpoint.save_state
+real_save = tts.models.checkpoint.save_state
 def recording_save(path, state):
     saves.append(os.path.basename(str(path)))
     return real_save(path, state)
-tts.checkpoint.save_state = recording_save
+tts.models.checkpoint.save_state = recording_save
 
 class Both(ToyGAN):
     # two DDP modules, a discriminator run twice per step, grad accumulation, validation

@@ -17,8 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
-from tts import checkpoint
-from tts.checkpoint import CheckpointError, load_state, load_weights, save_weights
+from tts.models import checkpoint
+from tts.models.checkpoint import CheckpointError, load_state, load_weights, save_weights
 from tts.train.config import TrainConfig, add_train_arguments, load_stage_config, train_config_from_args
 from tts.train.ema import EMA
 from tts.train.loop import train

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from tts.checkpoint import CheckpointError, load_weights, save_weights
-from tts.vae.mel_vae import MelVAE, MelVAEConfig, load_vae, vae_loss
+from tts.models.checkpoint import CheckpointError, load_weights, save_weights
+from tts.models.vae.mel_vae import MelVAE, MelVAEConfig, load_vae, vae_loss
 
 TINY = {"hidden_channels": 24, "encoder_blocks": 1, "decoder_blocks": 1, "latent_channels": 4}
 
@@ -244,7 +244,7 @@ def test_decoder_only_fine_tuning_keeps_the_latent_space(prepared_data_dir: Path
     """``--decoder-only``: the encoder (so every latent) is bit-identical after training, the decoder
     moved, the latent scale is the original's and the export names the original file's hash."""
     from tts.cli.train import main
-    from tts.files import file_sha256
+    from tts.core.files import file_sha256
 
     cfg = tmp_path / "vae.toml"
     cfg.write_text(

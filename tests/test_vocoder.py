@@ -10,8 +10,14 @@ import pytest
 import torch
 
 from tts.audio import AudioConfig, MelSpectrogram, log_mel
-from tts.checkpoint import CheckpointError, save_weights
-from tts.config import from_dict, override, to_dict
+from tts.core.config import from_dict, override, to_dict
+from tts.models.checkpoint import CheckpointError, save_weights
+from tts.models.vocoder import VocoderConfig, build_generator, load_vocoder, save_vocoder
+from tts.models.vocoder.generators import ISTFTGeneratorConfig
+from tts.models.vocoder.griffin_lim import GriffinLim
+from tts.models.vocoder.hifigan import HiFiGANConfig
+from tts.models.vocoder.istft import InverseSTFT, stft
+from tts.models.vocoder.load import warm_start
 from tts.train.discriminators import Discriminator, DiscriminatorConfig
 from tts.train.vocoder import VocoderTrainConfig
 from tts.train.vocoder_losses import (
@@ -20,12 +26,6 @@ from tts.train.vocoder_losses import (
     feature_matching_loss,
     generator_adversarial_loss,
 )
-from tts.vocoder import VocoderConfig, build_generator, load_vocoder, save_vocoder
-from tts.vocoder.generators import ISTFTGeneratorConfig
-from tts.vocoder.griffin_lim import GriffinLim
-from tts.vocoder.hifigan import HiFiGANConfig
-from tts.vocoder.istft import InverseSTFT, stft
-from tts.vocoder.load import warm_start
 
 HOP = 256
 TINY_ISTFT = VocoderConfig(istft=ISTFTGeneratorConfig(dim=32, intermediate_dim=64, num_layers=2))
@@ -377,7 +377,7 @@ def test_istft_context_frames_cover_the_receptive_field() -> None:
     """Vocoding a window with ``context_frames`` of mel on each side gives the whole-mel samples of
     the window's own frames (what streaming relies on); one frame less of context does not."""
     from tts.audio import AudioConfig
-    from tts.vocoder.generators import ISTFTGenerator, ISTFTGeneratorConfig
+    from tts.models.vocoder.generators import ISTFTGenerator, ISTFTGeneratorConfig
 
     torch.manual_seed(0)
     cfg = ISTFTGeneratorConfig(dim=16, intermediate_dim=32, num_layers=3, kernel_size=5)
@@ -401,7 +401,7 @@ def test_istft_context_frames_cover_the_receptive_field() -> None:
 def test_vocoder_files_keep_the_network_not_the_training(tmp_path: Path) -> None:
     """A vocoder file stores the network's config only; files from before the model/training
     split (training settings stored with the model, like the shipped voice's) still load."""
-    from tts.checkpoint import load_weights, save_weights
+    from tts.models.checkpoint import load_weights, save_weights
 
     train_cfg = VocoderTrainConfig(istft=TINY_ISTFT.istft, segment_samples=2048)
     gen = build_generator(train_cfg)

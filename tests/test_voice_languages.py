@@ -7,8 +7,10 @@ import json
 import pytest
 from tiny_voice import build_tiny_voice
 
-from tts.checkpoint import CheckpointError
-from tts.voice import VoiceConfig, assemble_voice, load_voice, load_voice_config
+from tts.core.voice import VoiceConfig, load_voice_config
+from tts.export.assemble import assemble_voice
+from tts.models.checkpoint import CheckpointError
+from tts.runtime.torch import load_voice
 
 
 @pytest.fixture(scope="module")

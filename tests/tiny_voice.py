@@ -1,7 +1,7 @@
 """A tiny random-weight voice folder built with the real model classes and file writers.
 
 Used by the synthesizer and ``tts-synth`` tests: it loads through exactly the code path of a
-trained voice (``tts.voice.load_voice``) but is a few hundred kB and synthesises in milliseconds.
+trained voice (``tts.runtime.torch.load_voice``) but is a few hundred kB and synthesises in milliseconds.
 Random weights speak noise, which is all these tests need: shapes, determinism, durations,
 streaming, batching, errors.
 """
@@ -38,17 +38,17 @@ def build_tiny_voice(
     (for the mismatch checks).
     """
     from tts.audio import AudioConfig
-    from tts.checkpoint import save_weights
-    from tts.config import to_dict
-    from tts.diffusion.denoiser import DenoiserConfig
-    from tts.encoder.duration import DurationConfig
-    from tts.encoder.text_encoder import TextEncoderConfig
-    from tts.files import file_sha256
-    from tts.model import AcousticConfig, AcousticModel
+    from tts.core.config import to_dict
+    from tts.core.files import file_sha256
+    from tts.models.acoustic import AcousticConfig, AcousticModel
+    from tts.models.checkpoint import save_weights
+    from tts.models.diffusion.denoiser import DenoiserConfig
+    from tts.models.encoder.duration import DurationConfig
+    from tts.models.encoder.text_encoder import TextEncoderConfig
+    from tts.models.vae.mel_vae import MelVAE, MelVAEConfig, vae_tensors
+    from tts.models.vocoder import VocoderConfig, build_generator, save_vocoder
+    from tts.models.vocoder.generators import ISTFTGeneratorConfig
     from tts.text import Tokenizer
-    from tts.vae.mel_vae import MelVAE, MelVAEConfig, vae_tensors
-    from tts.vocoder import VocoderConfig, build_generator, save_vocoder
-    from tts.vocoder.generators import ISTFTGeneratorConfig
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -115,8 +115,8 @@ def build_tiny_voice(
             torch.nn.init.normal_(generator.advance_head.weight, std=0.1)
         voc_path = save_vocoder(folder / "vocoder.safetensors", generator, voc_cfg)
         if onnx:
-            from tts.vocoder import load_vocoder
-            from tts.vocoder.onnx_export import export_onnx
+            from tts.export.onnx import export_onnx
+            from tts.models.vocoder import load_vocoder
 
             export_onnx(load_vocoder(voc_path), folder / "vocoder.onnx", to_dict(voc_cfg))
     info = {

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from tts.files import write_audio
+from tts.core.files import write_audio
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tts.core.names import BACKENDS, PRECISIONS  # torch-free
 from tts.eval.judges import ASR_CHOICES, JudgeMissing  # torch-free
-from tts.names import BACKENDS, PRECISIONS  # torch-free
 
 SPEED_TEXTS = (
     "The quick brown fox jumps over the lazy dog.",
@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--guidance", type=float, default=None, help="classifier-free guidance (voice default)")
     v.add_argument("--length-scale", type=float, default=1.0, help="> 1 is slower speech")
     v.add_argument("--seed", type=int, default=0)
-    v.add_argument("--precision", choices=PRECISIONS, default="auto", help="tts.precision")
+    v.add_argument("--precision", choices=PRECISIONS, default="auto", help="tts.models.precision")
     v.add_argument("--synth-threads", type=_positive, default=2, help="torch threads for synthesis")
     v.add_argument(
         "--backend",
@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("src", type=Path, help="folder with metadata.csv + wavs/")
     c.add_argument("out", type=Path)
     c.add_argument("--vocoder", default="griffin-lim")
-    c.add_argument("--precision", choices=PRECISIONS, default="auto", help="tts.precision")
+    c.add_argument("--precision", choices=PRECISIONS, default="auto", help="tts.models.precision")
     c.add_argument("--phase-iterations", type=int, default=0, help="phase refinement after an iSTFT vocoder")
     c.add_argument(
         "--vae", type=Path, default=None, help="round-trip each mel through this mel VAE before the vocoder"
@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--repeats", type=_positive, default=3)
     s.add_argument("--stream", action="store_true", help="time Synthesizer.stream (first chunk latency)")
     s.add_argument("--vocoder", default=None)
-    s.add_argument("--precision", choices=PRECISIONS, default="auto", help="tts.precision")
+    s.add_argument("--precision", choices=PRECISIONS, default="auto", help="tts.models.precision")
     s.add_argument(
         "--backend",
         choices=BACKENDS,
@@ -203,8 +203,8 @@ def cmd_dir(args: argparse.Namespace) -> int:
 def _load_synth(
     voice: str, vocoder: str | None, threads: int, precision: str = "auto", backend: str = "auto"
 ):
-    """The voice's synthesizer on ``backend`` (:func:`tts.backends.load`, as ``tts-synth`` picks it)."""
-    from tts.backends import load
+    """The voice's synthesizer on ``backend`` (:func:`tts.runtime.load.load`, as ``tts-synth`` picks it)."""
+    from tts.runtime.load import load
 
     return load(
         None if voice == "default" else voice, backend, threads=threads, vocoder=vocoder, precision=precision

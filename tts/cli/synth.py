@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, NoReturn
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from tts.speech import SynthesizerBase
+    from tts.runtime.base import SynthesizerBase
 
 PROG = "tts-synth"
 FORMATS = ("wav", "flac")
@@ -69,7 +69,7 @@ def _float_at_least(low: float, strict: bool) -> Callable[[str], float]:
 
 def build_parser() -> argparse.ArgumentParser:
     from tts import __version__
-    from tts.names import BACKENDS, PRECISIONS, SAMPLERS  # torch-free
+    from tts.core.names import BACKENDS, PRECISIONS, SAMPLERS  # torch-free
 
     p = _Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("text", nargs="?", help='text to speak; "-" or omitted with piped stdin: read stdin')
@@ -230,9 +230,9 @@ def output_dir(args: argparse.Namespace) -> Path:
 def print_phonemes(args: argparse.Namespace, texts: list[tuple[int, str]]) -> int:
     """The IPA the model reads, lexicons and SSML applied (``SynthesizerBase.phonemize``'s text
     path, without loading a model)."""
+    from tts.core.voice import default_voice_dir, load_voice_config
     from tts.text.frontend import analyse, load_lexicons
     from tts.text.ssml import runs_of
-    from tts.voice import default_voice_dir, load_voice_config
 
     folder = Path(args.voice).expanduser() if args.voice else default_voice_dir()
     folder = folder.parent if folder.is_file() else folder
@@ -257,7 +257,7 @@ def print_phonemes(args: argparse.Namespace, texts: list[tuple[int, str]]) -> in
 
 
 def load_synthesizer(args: argparse.Namespace) -> SynthesizerBase:
-    """The synthesizer the arguments ask for (:func:`tts.backends.load`: ``--backend auto`` takes
+    """The synthesizer the arguments ask for (:func:`tts.runtime.load.load`: ``--backend auto`` takes
     the voice's ONNX export unless a torch-only option is given)."""
     kwargs: dict = {"max_chars": None} if args.raw else {}  # streaming holds one sentence at a time
     if args.lexicon:
@@ -267,7 +267,7 @@ def load_synthesizer(args: argparse.Namespace) -> SynthesizerBase:
 
         if not torch.cuda.is_available():
             raise UsageError(f"--device {args.device}: no CUDA device available")
-    from tts.backends import load, torch_only
+    from tts.runtime.load import load, torch_only
 
     if args.backend == "onnx" and torch_only(args.device, args.vocoder, args.precision):
         bad = [f"--device {args.device}"] if args.device != "cpu" else []
@@ -297,7 +297,7 @@ def speak_one(
     audio = synth.synthesize(text, **opts)
     audio.save(out)
     if timestamps is not None:
-        from tts.timestamps import write_timestamps
+        from tts.core.timestamps import write_timestamps
 
         write_timestamps(timestamps, audio.words)
     return str(out), audio.duration
@@ -325,7 +325,7 @@ def speak_file(
             group = prepared[start : start + args.batch_size]
             for k, audio in enumerate(synth.synthesize_batch(group, batch_size=args.batch_size, **opts)):
                 if timestamps is not None:
-                    from tts.timestamps import write_timestamps
+                    from tts.core.timestamps import write_timestamps
 
                     write_timestamps(out / f"{start + k + 1:0{width}d}{timestamps}", audio.words)
                 audio.save(out / f"{start + k + 1:0{width}d}.{ext}")
@@ -374,7 +374,7 @@ def run(args: argparse.Namespace, log: logging.Logger) -> int:
         out = output_dir(args) if args.file is not None else output_file(args)
     t0 = time.perf_counter()
     if not args.list_speakers:  # the phase refinement's FFT import overlaps the loading
-        from tts.spectral import import_fft_in_background
+        from tts.core.spectral import import_fft_in_background
 
         import_fft_in_background()
     synth = load_synthesizer(args)
@@ -428,7 +428,7 @@ def _phase_iterations(args: argparse.Namespace) -> int | None:
 
 
 def _timestamps_suffix(path: str) -> str:
-    from tts.timestamps import TIMESTAMP_FORMATS
+    from tts.core.timestamps import TIMESTAMP_FORMATS
 
     suffix = Path(path).suffix.lower()
     if suffix not in TIMESTAMP_FORMATS:

@@ -17,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from tts.names import DURATION_ROUNDING, VOCODER_WEIGHTS
+from tts.core.names import DURATION_ROUNDING, VOCODER_WEIGHTS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--vocoder-weights",
         choices=VOCODER_WEIGHTS,
         default=VOCODER_WEIGHTS[0],
-        help="an iSTFT vocoder's ConvNeXt weights: int8 (default, faster) or fp32 (tts.onnx_export)",
+        help="an iSTFT vocoder's ConvNeXt weights: int8 (default, faster) or fp32 (tts.export.onnx)",
     )
 
     add_export_vocoder_arguments(sub.add_parser("export-vocoder", help="export one vocoder to an ONNX graph"))
@@ -70,7 +70,8 @@ def add_export_vocoder_arguments(v: argparse.ArgumentParser) -> None:
 
 
 def _assemble(args: argparse.Namespace) -> int:
-    from tts.voice import VoiceConfig, assemble_voice
+    from tts.core.voice import VoiceConfig
+    from tts.export.assemble import assemble_voice
 
     cfg = VoiceConfig(
         name=args.name or Path(args.out).name,
@@ -88,7 +89,7 @@ def _assemble(args: argparse.Namespace) -> int:
 
 
 def _export_onnx(args: argparse.Namespace) -> int:
-    from tts.onnx_export import export_voice_onnx
+    from tts.export.onnx import export_voice_onnx
 
     out = export_voice_onnx(
         args.voice, args.out, opset=args.opset, tolerance=args.tolerance, vocoder_weights=args.vocoder_weights
@@ -100,9 +101,9 @@ def _export_onnx(args: argparse.Namespace) -> int:
 
 def export_vocoder(args: argparse.Namespace) -> int:
     """``export-vocoder``: write the graph, check it against PyTorch (exit 1 when it differs)."""
-    from tts.config import to_dict
-    from tts.vocoder.load import load_vocoder, read_vocoder
-    from tts.vocoder.onnx_export import export_onnx, max_abs_difference
+    from tts.core.config import to_dict
+    from tts.export.onnx import export_onnx, max_abs_difference
+    from tts.models.vocoder.load import load_vocoder, read_vocoder
 
     cfg, _, _ = read_vocoder(args.checkpoint)
     generator = load_vocoder(args.checkpoint)

@@ -79,7 +79,7 @@ def load_manifest(data_dir: str | Path) -> Manifest:
     import torch
 
     from tts.audio import AudioConfig
-    from tts.config import from_dict
+    from tts.core.config import from_dict
     from tts.text import Tokenizer
 
     root = Path(data_dir)

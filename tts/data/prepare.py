@@ -138,7 +138,7 @@ class _Run:
         self, corpus: Path, out: Path, cfg: PrepareConfig, speaker: str | None, force: bool, progress: bool
     ):
         from tts.audio import AudioConfig
-        from tts.config import to_dict
+        from tts.core.config import to_dict
         from tts.text import Tokenizer
 
         self.corpus, self.out, self.cfg, self.progress = corpus, out, cfg, progress
@@ -292,7 +292,7 @@ class _Run:
 
     def write_outputs(self, kept: list[Utterance], pmap: ParallelMap) -> dict[str, Any]:
         """Split, statistics, jsonl files, compacted cache, and the manifest (written last)."""
-        from tts.config import to_dict
+        from tts.core.config import to_dict
 
         rows = {u.id: self.row(u) for u in kept}
         prev = _previous(self.out)

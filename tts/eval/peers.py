@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from tts.files import file_sha256
+from tts.core.files import file_sha256
 
 PEERS_ENV = "TTS_PEERS_DIR"
 SETUP_HINT = "run scripts/setup_peers.sh"

@@ -103,22 +103,23 @@ def copy_synthesis(
     vae: str | Path | None = None,
 ) -> list[Utterance]:
     """Re-synthesise each wav of ``src`` from its 80-bin log-mel with ``vocoder``
-    (``precision``: see :mod:`tts.precision`; ``phase_iterations``: phase refinement after an iSTFT
-    vocoder, as ``voice.json``'s, :mod:`tts.spectral`).
+    (``precision``: see :mod:`tts.models.precision`; ``phase_iterations``: phase refinement after an iSTFT
+    vocoder, as ``voice.json``'s, :mod:`tts.core.spectral`).
 
     With ``vae`` (a mel-VAE weights file) the mel makes a round trip through it first (encoder's
     posterior mean → decoder), so the copies measure what the VAE and the vocoder lose together:
     the ceiling of an acoustic model that predicts that VAE's latents exactly.
 
     Writes ``out_dir/wavs/ID.wav`` + ``out_dir/metadata.csv``; returns utterances whose reference is
-    the source file. ``vocoder``: ``"griffin-lim"`` or a vocoder file (see ``tts.vocoder.load_vocoder``).
+    the source file. ``vocoder``: ``"griffin-lim"`` or a vocoder file (see
+    ``tts.models.vocoder.load_vocoder``).
     """
     import torch
     from tqdm import tqdm
 
     from tts.audio import AudioConfig, MelSpectrogram, load_audio, save_audio
-    from tts.precision import apply_precision
-    from tts.vocoder import load_vocoder
+    from tts.models.precision import apply_precision
+    from tts.models.vocoder import load_vocoder
 
     torch.set_num_threads(threads)
     cfg = AudioConfig()
@@ -127,7 +128,7 @@ def copy_synthesis(
     apply_precision(precision, "cpu", voc)
     mel_vae = None
     if vae is not None:
-        from tts.vae import load_vae
+        from tts.models.vae import load_vae
 
         mel_vae = load_vae(vae, "cpu").eval()
     if phase_iterations:

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tts.core.files import file_sha256
 from tts.eval.judges import require
-from tts.files import file_sha256
 
 WHISPER_SAMPLE_RATE = 16000
 

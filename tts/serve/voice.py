@@ -1,6 +1,6 @@
 """Load one synthesizer per worker for the server, on the backend :func:`tts.load` would pick.
 
-The choice is :func:`tts.backends.load_many`'s, the same as ``tts-synth``'s: a voice with a
+The choice is :func:`tts.runtime.load.load_many`'s, the same as ``tts-synth``'s: a voice with a
 usable ONNX export (the shipped one has it) runs on onnxruntime without torch, its graphs loaded
 once and shared by every worker's :class:`OnnxSynthesizer` (each with its own lock, so workers run
 in parallel); otherwise PyTorch, one :class:`Synthesizer` per worker — torch's thread count is
@@ -13,7 +13,7 @@ import logging
 import os
 from pathlib import Path
 
-from tts.speech import SynthesizerBase
+from tts.runtime.base import SynthesizerBase
 
 log = logging.getLogger("tts.serve")
 
@@ -37,7 +37,7 @@ def load_synthesizers(
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     threads = threads or max(1, (os.cpu_count() or 1) // workers)
-    from tts.backends import load_many
+    from tts.runtime.load import load_many
 
     synths = load_many(voice, workers, threads=threads, max_chars=max_chars)
     if synths[0].backend == "torch":

@@ -1,7 +1,7 @@
 """Synthesis workers: N threads, one synthesizer each, fed from one bounded queue of jobs.
 
 Synthesis is CPU-bound and the ONNX runtime releases the GIL inside each graph call, so plain
-threads run N requests in parallel. A :class:`tts.speech.SynthesizerBase` serialises its own
+threads run N requests in parallel. A :class:`tts.runtime.base.SynthesizerBase` serialises its own
 calls with a lock (two requests on one instance would interleave sentence by sentence, not run
 in parallel), so every worker gets its own synthesizer; the ONNX ones share one loaded voice —
 its onnxruntime sessions accept concurrent ``run`` calls — so N workers cost one copy of the
@@ -27,8 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tts.output import Audio
-from tts.speech import SynthesizerBase
+from tts.core.output import Audio
+from tts.runtime.base import SynthesizerBase
 
 log = logging.getLogger("tts.serve")
 

@@ -8,7 +8,7 @@ Each :class:`Utterance` is what the acoustic model speaks in one go: a sentence,
 one between a change of speaker or rate. Its :class:`SpokenWord` s carry the character span of the
 user's input (through normalisation, ``[[IPA]]`` overrides and SSML markup) and the slice of the
 utterance's phonemes they became, from which the synthesizer reads word timestamps.
-Torch-free; both backends call it through :meth:`tts.speech.SynthesizerBase.prepare`.
+Torch-free; both backends call it through :meth:`tts.runtime.base.SynthesizerBase.prepare`.
 """
 
 from __future__ import annotations

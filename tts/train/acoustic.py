@@ -2,7 +2,7 @@
 
 Reads a prepared data folder whose VAE latents were cached by ``tts-train latents``
 (``DATA/latents/ID.npy``, ``(C, T_lat)``, plus ``DATA/latents/info.json``), batches utterances by
-mel frames, and trains :class:`~tts.model.AcousticModel` with an EMA copy that is exported for
+mel frames, and trains :class:`~tts.models.acoustic.AcousticModel` with an EMA copy that is exported for
 inference (kind ``"acoustic"``). Alignment needs no external aligner: MAS inside the model.
 
     tts-train acoustic --data DATA --run-dir runs/acoustic --config recipes/.../acoustic.toml [--vae VAE]
@@ -21,11 +21,11 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from tts.checkpoint import CheckpointError, load_weights, save_weights
-from tts.config import from_dict, override, to_dict
-from tts.encoder.duration import durations_from_log
-from tts.model import AcousticConfig, AcousticModel, load_acoustic
-from tts.nn import length_mask
+from tts.core.config import from_dict, override, to_dict
+from tts.models.acoustic import AcousticConfig, AcousticModel, load_acoustic
+from tts.models.checkpoint import CheckpointError, load_weights, save_weights
+from tts.models.encoder.duration import durations_from_log
+from tts.models.nn import length_mask
 from tts.train.task import Batch, TrainTask
 
 __all__ = ["AcousticDataConfig", "AcousticTask", "add_arguments", "load_acoustic", "run"]
@@ -249,7 +249,7 @@ class AcousticTask(TrainTask):
         if self.vae_path is None:
             return None
         if self._vae is None:
-            from tts.vae.mel_vae import load_vae
+            from tts.models.vae.mel_vae import load_vae
 
             self._vae = load_vae(self.vae_path, device).eval()
         return self._vae

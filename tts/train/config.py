@@ -15,7 +15,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from tts.config import from_dict, load_toml, override
+from tts.core.config import from_dict, load_toml, override
 from tts.train.schedule import LR_DECAYS
 
 

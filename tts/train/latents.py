@@ -1,7 +1,7 @@
 """``tts-train latents``: cache the trained VAE's latents of every prepared utterance.
 
 Writes ``DATA/latents/ID.npy`` (float32 ``(C, ceil(T / r))``, the scaled posterior mean of
-:meth:`tts.vae.MelVAE.encode`) for the train and val splits, each file atomically, and
+:meth:`tts.models.vae.MelVAE.encode`) for the train and val splits, each file atomically, and
 ``DATA/latents/info.json`` naming the VAE (SHA-256 of its file), its ``latent_scale``, ``C`` and
 ``r``. A re-run with the same VAE only encodes what is missing or malformed; a run with another
 VAE file re-encodes everything. :func:`check_latent_cache` lets a consumer (the acoustic stage)
@@ -39,7 +39,7 @@ def read_info(data_dir: str | Path) -> dict[str, Any] | None:
 def check_latent_cache(data_dir: str | Path, vae_path: str | Path | None = None) -> dict[str, Any]:
     """The cache's ``info.json`` if it is complete (and made with ``vae_path``, when given);
     otherwise a ``ValueError`` saying how to rebuild it."""
-    from tts.files import file_sha256
+    from tts.core.files import file_sha256
 
     info = read_info(data_dir)
     fix = f"run `tts-train latents --data {data_dir} --vae VAE.safetensors`"
@@ -73,12 +73,12 @@ def cache_latents(
     (with ``encoded`` and ``kept`` counts of this run)."""
     import torch
 
-    from tts.checkpoint import CheckpointError
+    from tts.core.files import file_sha256
     from tts.data.collate import MEL_PAD_VALUE, pad_stack
     from tts.data.dataset import LATENT_DIR
     from tts.data.manifest import atomic_save_npy, load_manifest, write_json
-    from tts.files import file_sha256
-    from tts.vae.mel_vae import load_vae
+    from tts.models.checkpoint import CheckpointError
+    from tts.models.vae.mel_vae import load_vae
 
     if max_frames < 1:
         raise ValueError(f"max_frames must be ≥ 1, got {max_frames}")

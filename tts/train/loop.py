@@ -30,7 +30,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from tts.config import to_dict
+from tts.core.config import to_dict
 from tts.train import distributed as D
 from tts.train.config import (  # re-exported (__all__): older imports name this module
     TrainConfig,
@@ -390,7 +390,7 @@ def train(
     """Train ``task`` into ``run_dir``; returns the final metrics (``step``, last train averages, ``val/*``).
 
     ``resume`` continues exactly from ``RUN/checkpoints/last.pt`` (a missing checkpoint is a
-    :class:`~tts.checkpoint.CheckpointError`); ``init_from`` warm-starts a fresh run (and its
+    :class:`~tts.models.checkpoint.CheckpointError`); ``init_from`` warm-starts a fresh run (and its
     EMA) from inference weights through ``task.load_pretrained``. ``device``: ``None``/"auto"
     picks this process's GPU when there is one. Under ``torchrun`` every rank calls this; the
     process group it joins stays up for later calls in the same process and closes at exit.

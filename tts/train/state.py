@@ -1,7 +1,7 @@
 """The training state of a :func:`tts.train.loop.train` run: built, checkpointed, restored.
 
 :func:`build_training_state` builds a task's modules, one AdamW per trainable module and the EMA
-copies. A checkpoint is one ``torch.save`` dict, written atomically (:func:`tts.checkpoint.save_state`)
+copies. A checkpoint is one ``torch.save`` dict, written atomically (:func:`tts.models.checkpoint.save_state`)
 by rank 0 as ``RUN/checkpoints/step_%08d.pt``, with ``last.pt`` pointed at the newest and old
 ``step_*.pt`` files pruned. Its keys: ``task``, ``step``, ``epoch``, ``position`` (the data
 stream's place), ``world_size``, ``modules``, ``ema``, ``optimizers``, ``schedulers`` (the LR,
@@ -17,9 +17,9 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from tts import checkpoint as ckpt_io
-from tts.checkpoint import CheckpointError
-from tts.config import to_dict
+from tts.core.config import to_dict
+from tts.models import checkpoint as ckpt_io
+from tts.models.checkpoint import CheckpointError
 from tts.train.config import TrainConfig
 from tts.train.ema import EMA
 from tts.train.logger import latest_checkpoint, point_last, prune_checkpoints, write_json
@@ -130,7 +130,7 @@ def restore_checkpoint(
 
     An EMA that the checkpoint lacks (newly enabled) is replaced in ``emas`` by a fresh copy of
     its module. The current config's LR and weight decay win over the optimisers' saved ones.
-    Raises :class:`~tts.checkpoint.CheckpointError` when there is no checkpoint or it does not fit.
+    Raises :class:`~tts.models.checkpoint.CheckpointError` when there is no checkpoint or it does not fit.
     """
     path = latest_checkpoint(ckpt_dir)
     if path is None:

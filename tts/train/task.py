@@ -85,7 +85,8 @@ class TrainTask(abc.ABC):
 
     @abc.abstractmethod
     def export(self, modules: dict[str, nn.Module], path: str, step: int) -> None:
-        """Write inference weights (called with the EMA modules) via ``tts.checkpoint.save_weights``."""
+        """Write inference weights (called with the EMA modules) via
+        ``tts.models.checkpoint.save_weights``."""
 
     def load_pretrained(self, modules: dict[str, nn.Module], path: str) -> None:
         """Warm-start ``modules`` from inference weights written by :meth:`export`."""

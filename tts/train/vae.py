@@ -1,7 +1,7 @@
 """``tts-train vae``: train the mel VAE (first model stage; frozen afterwards).
 
 Loss: masked L1 reconstruction in normalised-mel space + ``kl_weight`` · KL (see
-:func:`tts.vae.mel_vae.vae_loss`). On CPU the default trains on random crops of ``segment_frames``
+:func:`tts.models.vae.mel_vae.vae_loss`). On CPU the default trains on random crops of ``segment_frames``
 mel frames (the conv stacks see a few dozen frames, so crops lose nothing and give each batch
 many utterances); on GPU, or with ``segment_frames = 0``, on whole utterances bucketed by frames.
 The exported file holds the EMA weights, the mel statistics and ``latent_scale``, recomputed at
@@ -24,10 +24,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from tts.checkpoint import CheckpointError, load_weights, save_weights
-from tts.config import override, to_dict
+from tts.core.config import override, to_dict
+from tts.models.checkpoint import CheckpointError, load_weights, save_weights
+from tts.models.vae.mel_vae import MelVAE, MelVAEConfig, config_from_file, vae_loss, vae_tensors
 from tts.train.task import Batch, TrainTask
-from tts.vae.mel_vae import MelVAE, MelVAEConfig, config_from_file, vae_loss, vae_tensors
 
 STAGE_TABLES = ("model", "data", "train")
 
@@ -87,7 +87,7 @@ class VAETask(TrainTask):
         #: decoder-only fine-tuning: (latent_scale, latent_space_sha256) of the VAE it starts from
         self.frozen_latents: tuple[float, str] | None = None
         if decoder_only_from is not None:
-            from tts.files import file_sha256
+            from tts.core.files import file_sha256
 
             _, _, meta = load_weights(decoder_only_from, "vae")
             if "latent_scale" not in meta:

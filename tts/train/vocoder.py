@@ -29,7 +29,11 @@ import torch
 from torch import nn
 
 from tts.audio import AudioConfig, MelSpectrogram
-from tts.config import override, to_dict
+from tts.core.config import override, to_dict
+from tts.models.vocoder.config import VocoderConfig, build_generator
+from tts.models.vocoder.generators import Vocoder, fp32_region
+from tts.models.vocoder.istft import refine_phase, stft
+from tts.models.vocoder.load import save_vocoder, warm_start
 from tts.train.discriminators import Discriminator, DiscriminatorConfig
 from tts.train.task import Batch, TrainTask
 from tts.train.vocoder_losses import (
@@ -40,10 +44,6 @@ from tts.train.vocoder_losses import (
     feature_matching_loss,
     generator_adversarial_loss,
 )
-from tts.vocoder.config import VocoderConfig, build_generator
-from tts.vocoder.generators import Vocoder, fp32_region
-from tts.vocoder.istft import refine_phase, stft
-from tts.vocoder.load import save_vocoder, warm_start
 
 STAGE_TABLES = ("model", "data", "train")
 
@@ -51,7 +51,7 @@ STAGE_TABLES = ("model", "data", "train")
 @dataclass(frozen=True)
 class VocoderTrainConfig(VocoderConfig):
     """A vocoder and how to train it (the ``[model]`` table of a vocoder recipe): the network's
-    settings (:class:`~tts.vocoder.config.VocoderConfig`, all that an exported file keeps) plus
+    settings (:class:`~tts.models.vocoder.config.VocoderConfig`, all that an exported file keeps) plus
     the discriminators, the loss weights, the GAN warm-up and the training segment length."""
 
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
@@ -135,7 +135,7 @@ class VocoderTask(TrainTask):
         self._datasets: dict[str, Any] = {}
         self.input_vae: nn.Module | None = None
         if self.data_cfg.input_vae:
-            from tts.vae import load_vae
+            from tts.models.vae import load_vae
 
             self.input_vae = load_vae(self.data_cfg.input_vae, "cpu", audio=cfg.audio).eval()
             self.input_vae.requires_grad_(False)

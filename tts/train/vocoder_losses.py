@@ -44,7 +44,7 @@ class VocoderLossConfig:
     #: loudest bin (0 = every bin, APNet's plain mean); see :func:`amplitude_phase_losses`
     phase_floor_db: float = 0.0
     #: the mel, STFT and adversarial terms judge the waveform after this many phase-refinement
-    #: iterations (``tts.vocoder.istft.refine_phase``, differentiable), as inference with
+    #: iterations (``tts.models.vocoder.istft.refine_phase``, differentiable), as inference with
     #: ``voice.json`` ``phase_iterations`` makes it; iSTFT-head generators only
     refine_iterations: int = 0
     #: (n_fft, hop, win) per resolution — Parallel WaveGAN's three
