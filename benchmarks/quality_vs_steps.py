@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from tts.core.voice import PRECISIONS  # torch-free
+from tts.core.names import PRECISIONS  # torch-free
 
 SHOWN = ("n", "wer", "cer", "mcd_db", "f0_rmse_cents", "vuv_error", "dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak")
 

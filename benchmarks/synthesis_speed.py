@@ -39,7 +39,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from tts.core.voice import PRECISIONS  # torch-free
+from tts.core.names import PRECISIONS  # torch-free
 
 SENTENCE = "Please call me back when you have a free moment."
 PARAGRAPH = (

@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from tts.core.voice import PRECISIONS  # torch-free
+from tts.core.names import PRECISIONS  # torch-free
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

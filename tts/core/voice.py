@@ -293,7 +293,7 @@ class Voice(VoiceOptionsMixin):
     audio: Any
 
 
-def _differences(a: dict[str, Any], b: dict[str, Any]) -> str:
+def config_differences(a: dict[str, Any], b: dict[str, Any]) -> str:
     return ", ".join(f"{k} {a[k]} vs {b[k]}" for k in sorted(a) if k in b and a[k] != b[k])
 
 
@@ -319,7 +319,11 @@ def check_compatible(
         if a is not None and v is not None and a != v:
             raise err(f"acoustic model and VAE {vae_path} do not fit: {what} {a} vs {v}")
     a_audio, v_audio = a_meta.get("audio"), v_meta.get("audio")
-    diff = _differences(a_audio, v_audio) if isinstance(a_audio, dict) and isinstance(v_audio, dict) else ""
+    diff = (
+        config_differences(a_audio, v_audio)
+        if isinstance(a_audio, dict) and isinstance(v_audio, dict)
+        else ""
+    )
     if diff:
         raise err(f"acoustic model and VAE {vae_path} use different audio settings: {diff}")
     want = a_meta.get("vae_sha256")

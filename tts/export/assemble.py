@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from tts.core.voice import ACOUSTIC_FILE, VAE_FILE, VOCODER_FILE, VOICE_FILE, VoiceConfig, VoiceNotFoundError
-from tts.runtime.torch import _header, load_voice
+from tts.runtime.torch import load_voice, read_header
 
 
 def assemble_voice(
@@ -42,7 +42,7 @@ def assemble_voice(
         os.replace(tmp, folder / name)
     cfg = config or VoiceConfig(name=folder.name)
     if not cfg.languages:  # each speaker reads in the language its training phonemes were in
-        _, meta = _header(folder / ACOUSTIC_FILE)
+        _, meta = read_header(folder / ACOUSTIC_FILE)
         langs = meta.get("languages") or {}
         cfg = replace(cfg, languages={str(k): str(v) for k, v in langs.items() if v != cfg.language})
     cfg.save(folder / VOICE_FILE)

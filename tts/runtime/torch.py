@@ -52,9 +52,9 @@ from tts.core.voice import (
     VAE_FILE,
     VOCODER_FILE,
     Voice,
-    _differences,
     check_compatible,
     complete_voice_config,
+    config_differences,
     load_voice_config,
     resolve_voice_dir,
 )
@@ -88,7 +88,7 @@ class LoadedVoice(Voice):
     precision: str = "fp32"  #: "fp32" or "bf16" (:mod:`tts.models.precision`)
 
 
-def _header(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+def read_header(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(config, meta)`` from a safetensors header without reading the tensors."""
     from safetensors import safe_open
 
@@ -143,7 +143,7 @@ def load_voice(
     if not vae_path.is_file():
         raise CheckpointError(f"voice folder {folder} has no {VAE_FILE} (the acoustic model needs its VAE)")
     voc_path = _vocoder_path(folder, vocoder)
-    check_compatible(_header(acoustic_path), _header(vae_path), vae_path)
+    check_compatible(read_header(acoustic_path), read_header(vae_path), vae_path)
 
     from tts.audio import AudioConfig
     from tts.core.config import from_dict, to_dict
@@ -173,7 +173,7 @@ def load_voice(
     if voc_audio is not None and voc_audio != audio:
         raise CheckpointError(
             f"vocoder {voc_path} and acoustic model use different audio settings: "
-            f"{_differences(to_dict(voc_audio), to_dict(audio))}"
+            f"{config_differences(to_dict(voc_audio), to_dict(audio))}"
         )
     speakers = [str(s) for s in meta.get("speakers", [])]
     m = acoustic.cfg  # voice.json settings left out fall back to the model's own defaults
