@@ -30,41 +30,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from tts.eval.speed import describe_machine, machine_facts
+
 HELDOUT = Path("recipes/synthetic/sentences/heldout.txt")
 SYSTEMS = ("ours-onnx", "ours-torch", "kokoro-af_heart", "kokoro-am_michael", "piper-joe")
-
-
-def cpu_facts() -> dict[str, Any]:
-    """CPU model, cores, vector extensions that matter for int8/bf16 kernels, library versions."""
-    model, flags = platform.processor() or "unknown", set()
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-        elif line.startswith("flags"):
-            flags = set(line.split(":", 1)[1].split())
-    wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile")
-    import onnxruntime
-    import torch
-
-    return {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": model,
-        "cores": os.cpu_count(),
-        "isa": [f for f in wanted if f in flags],
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "onnxruntime": onnxruntime.__version__,
-        "load_avg_start": os.getloadavg(),
-    }
 
 
 # ------------------------------------------------------------------------------------------------
@@ -232,8 +208,8 @@ def main(argv: list[str] | None = None) -> int:
 
     lines = [ln.strip() for ln in args.sentences.read_text(encoding="utf-8").splitlines() if ln.strip()]
     rows = [(f"heldout_{i:05d}", t) for i, t in enumerate(lines[: args.limit], 1)]
-    facts = cpu_facts()
-    print(f"{facts['date']} | {facts['cpu']} ({', '.join(facts['isa'])}) | {len(rows)} sentences", flush=True)
+    facts = machine_facts()
+    print(f"{describe_machine(facts)} | {len(rows)} sentences", flush=True)
     results: dict[str, dict[str, Any]] = {}
     if args.score_only:
         if args.json is None or not args.json.is_file():

@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import socket
 import subprocess
 import sys
@@ -34,6 +33,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+
+from tts.eval.speed import machine_facts
 
 TEXTS = (
     "Please call me back when you have a free moment.",
@@ -67,25 +68,6 @@ def rss_kib(pid: int, field: str = "VmRSS") -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
-
-
-def machine() -> dict[str, Any]:
-    """CPU model (lscpu), cores, AVX-512 or not, load average."""
-    facts: dict[str, Any] = {"cpu": platform.processor() or "unknown", "cores": os.cpu_count()}
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        for line in out.splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "Model name":
-                facts["cpu"] = value.strip()
-            if key.strip() == "Flags":
-                flags = value.split()
-                facts["avx512"] = any(f.startswith("avx512") for f in flags)
-                facts["avx512_flags"] = sorted(f for f in flags if f.startswith("avx512"))
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    facts["loadavg_1m"] = os.getloadavg()[0]
-    return facts
 
 
 async def client_loop(http: Any, url: str, deadline: float, index: int, results: list[dict]) -> None:
@@ -207,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
-        "machine": machine(),
+        "machine": machine_facts(),
         "server": {},
         "phases": [],
     }
@@ -223,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             report["phases"].append(phase)
         if pid is not None:
             report["server_vm_hwm_mib"] = round(rss_kib(pid, "VmHWM") / 1024, 1)
-        report["machine"]["loadavg_1m_end"] = os.getloadavg()[0]
+        report["machine"]["load_avg_end"] = list(os.getloadavg())
     finally:
         if proc is not None:
             proc.terminate()

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from tts.core.names import PRECISIONS  # torch-free
+from tts.eval.speed import describe_machine, machine_facts  # torch-free
 
 SENTENCE = "Please call me back when you have a free moment."
 PARAGRAPH = (
@@ -50,31 +50,6 @@ PARAGRAPH = (
 )
 STEPS = (2, 4, 8, 16)
 LOAD_WARNING = 1.5  #: 1-minute load average above which the numbers are not comparable
-
-
-def machine_facts() -> dict[str, Any]:
-    """CPU model, core counts, library versions and the current load average."""
-    model = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import torch
-
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {
-        "cpu": model,
-        "cores": os.cpu_count(),
-        "usable_cores": usable,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
-        "load_avg_start": list(os.getloadavg()),
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-    }
 
 
 def warn_if_busy(load1: float, when: str) -> None:
@@ -136,12 +111,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     torch.set_num_threads(args.threads)
     facts = machine_facts()
-    print(
-        f"{facts['date']} | {facts['cpu']} | {facts['cores']} cores ({facts['usable_cores']} usable) | "
-        f"python {facts['python']}, torch {facts['torch']} | OMP_WAIT_POLICY={facts['omp_wait_policy']} | "
-        f"load average {' '.join(f'{x:.2f}' for x in facts['load_avg_start'])}",
-        flush=True,
-    )
+    print(describe_machine(facts), flush=True)
     warn_if_busy(facts["load_avg_start"][0], "at the start")
 
     with PeakMemory() as load_mem:

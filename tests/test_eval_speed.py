@@ -92,3 +92,23 @@ def test_bad_arguments():
         measure_speed(lambda t: [1, 2, 3], ["a"], threads=None)
     with pytest.raises(ValueError, match="no audio"):
         measure_speed(lambda t: iter(()), ["a"], threads=None, warmup=0)
+
+
+def test_machine_facts_name_the_cpu_and_its_int8_kernels(monkeypatch):
+    import subprocess
+    import sys
+
+    from tts.core import onnx_options
+    from tts.eval.speed import ISA_FLAGS, describe_machine, machine_facts
+
+    facts = machine_facts()
+    assert facts["cpu"] and facts["cores"] >= 1 and set(facts["isa"]) <= set(ISA_FLAGS)
+    assert facts["int8_kernels"] == (
+        "exact u8u8 (no AVX512-VNNI)" if onnx_options.int8_needs_exact_kernels() else "VNNI"
+    )
+    monkeypatch.setattr(onnx_options, "int8_needs_exact_kernels", lambda: True)  # an AVX2-only CPU
+    line = describe_machine(machine_facts())
+    assert facts["cpu"] in line and "int8 kernels: exact u8u8" in line and "load average" in line
+    # benchmark headers must not pull in torch: a torch-free runtime is measured as it runs
+    code = "import sys; import tts.eval.speed as s; s.machine_facts(); sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -8,19 +8,80 @@ over ``repeats`` runs of the text set, with torch limited to ``threads`` intra-o
 
 Peak memory is the process's resident set size sampled every 2 ms by a background thread while the
 measured runs execute (Linux ``/proc/self/statm``; elsewhere the lifetime peak from ``getrusage``).
+
+:func:`machine_facts` is the header every benchmark prints and stores with its numbers: which CPU, which
+of its vector extensions matter for the int8 and bf16 kernels, and which int8 kernels onnxruntime runs.
 """
 
 from __future__ import annotations
 
 import os
+import platform
 import statistics
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+#: CPU flags (``/proc/cpuinfo`` names) that decide the speed of the int8, bf16 and fp32 kernels
+ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_tile")
+
+
+def machine_facts() -> dict[str, Any]:
+    """Date, CPU model, cores (all and usable), :data:`ISA_FLAGS` present, the int8 kernels onnxruntime
+    runs here (``tts.core.onnx_options``), library versions, ``OMP_WAIT_POLICY`` and the load average.
+    Torch-free: versions come from the installed packages' metadata."""
+    from tts.core.onnx_options import int8_needs_exact_kernels
+
+    model, flags = "", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():  # the first CPU's lines
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and not model:
+                model = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split())
+    except OSError:  # not Linux
+        pass
+    model = model or platform.processor() or "unknown"
+
+    def version(package: str) -> str:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return "-"
+
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "usable_cores": usable,
+        "isa": [f for f in ISA_FLAGS if f in flags],
+        "int8_kernels": "exact u8u8 (no AVX512-VNNI)" if int8_needs_exact_kernels() else "VNNI",
+        "python": platform.python_version(),
+        "torch": version("torch"),
+        "onnxruntime": version("onnxruntime"),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
+        "load_avg_start": list(os.getloadavg()),
+    }
+
+
+def describe_machine(facts: dict[str, Any]) -> str:
+    """One header line for :func:`machine_facts`."""
+    return (
+        f"{facts['date']} | {facts['cpu']} ({', '.join(facts['isa']) or 'no AVX2'}; int8 kernels: "
+        f"{facts['int8_kernels']}) | {facts['cores']} cores ({facts['usable_cores']} usable) | "
+        f"python {facts['python']}, torch {facts['torch']}, onnxruntime {facts['onnxruntime']} | "
+        f"OMP_WAIT_POLICY={facts['omp_wait_policy']} | "
+        f"load average {' '.join(f'{x:.2f}' for x in facts['load_avg_start'])}"
+    )
 
 
 def _chunk(x: Any) -> tuple[int, int]:
