@@ -452,3 +452,34 @@ def test_failing_log_media_does_not_stop_training(tmp_path: Path) -> None:
 
     assert train(Media(), _cfg(max_steps=2, val_every=1), tmp_path)["step"] == 2
     assert "log_media failed (RuntimeError: no plotting backend)" in (tmp_path / "train.log").read_text()
+
+
+class DtypeProbe(ToyTask):
+    """Records the dtype a linear layer computes in, and the dtype inside ``fp32_region``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dtypes: list[tuple[torch.dtype, torch.dtype]] = []
+
+    def training_step(self, modules, batch, step):
+        from tts.models.vocoder.generators import fp32_region
+
+        out = modules["net"](batch["x"]).squeeze(-1)
+        with fp32_region(out.device):
+            exact = modules["net"][0](batch["x"])
+        self.dtypes.append((out.dtype, exact.dtype))
+        yield "net", F.mse_loss(out.float(), batch["y"]), {}
+
+
+def test_cpu_amp_autocasts_only_on_request(tmp_path: Path) -> None:
+    off, on = DtypeProbe(), DtypeProbe()
+    train(off, _cfg(max_steps=3, val_every=10), tmp_path / "off")
+    assert set(off.dtypes) == {(torch.float32, torch.float32)}  # CPU default: fp32 throughout
+    metrics = train(on, _cfg(max_steps=3, val_every=10, cpu_amp=True), tmp_path / "on")
+    assert set(on.dtypes) == {(torch.bfloat16, torch.float32)}  # matmuls in bf16, fp32 regions exact
+    assert math.isfinite(metrics["loss/net"]) and "amp bf16" in (tmp_path / "on" / "train.log").read_text()
+    parser = argparse.ArgumentParser()
+    add_train_arguments(parser)
+    flag, no_flag = parser.parse_args(["--run-dir", "r", "--cpu-amp"]), parser.parse_args(["--run-dir", "r"])
+    assert train_config_from_args(flag, TrainConfig()).cpu_amp
+    assert not train_config_from_args(no_flag, TrainConfig()).cpu_amp

@@ -9,7 +9,8 @@
 # latents with the VAE: runs/kokoro/vae/export.safetensors when a VAE fine-tune exists, else the shipped
 # (already Kokoro fine-tuned) pretrained/vae.safetensors. Logs to runs/kokoro/STAGE.log, process id in
 # runs/kokoro/STAGE.pid; safe to kill at any time (checkpoints are atomic).
-# Environment: NICE (default 15), THREADS (default 1), CORPUS (default data/synthetic-kokoro),
+# Environment: NICE (default 15), THREADS (default 1), CPU_AMP (1: bf16 autocast, for CPUs with AMX or
+# AVX512-BF16), CORPUS (default data/synthetic-kokoro),
 # DATA (default data/kokoro-prepared), RUNS (default runs/kokoro), VAE (default as above).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -42,8 +43,9 @@ else
   start=(--init-from "pretrained/$TASK.safetensors")
 fi
 extra=()
+[[ ${CPU_AMP:-0} == 1 ]] && extra+=(--cpu-amp)
 if [[ $STAGE == acoustic ]]; then
-  extra=(--vae "$VAE")
+  extra+=(--vae "$VAE")
   # the shipped acoustic model predicts the shipped VAE's latents; over another VAE's latents only its
   # text encoder and durations carry over
   if [[ ${start[0]} == --init-from ]] && ! cmp -s "$VAE" pretrained/vae.safetensors; then

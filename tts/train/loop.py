@@ -2,7 +2,7 @@
 
 A stage is a :class:`~tts.train.task.TrainTask`; this module owns the generic machinery: one
 AdamW per module, warm-up + decay LR, gradient accumulation and clipping, EMA weights, bf16
-autocast on CUDA, DDP under ``torchrun``, validation, logging, atomic checkpoints, exact
+autocast (CUDA; CPU on request), DDP under ``torchrun``, validation, logging, atomic checkpoints, exact
 ``resume`` and graceful SIGINT/SIGTERM. Run-dir layout::
 
     RUN/checkpoints/step_%08d.pt, RUN/checkpoints/last.pt   full training states (rank 0)
@@ -79,7 +79,7 @@ class _Runner:
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self._amp:
-            return torch.autocast("cuda", dtype=torch.bfloat16)
+            return torch.autocast(self.ctx.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
     # ------------------------------------------------------------------------------ run
@@ -90,7 +90,10 @@ class _Runner:
         if ctx.device.type == "cuda":  # TF32 for the fp32 parts (outside autocast): free speed on Ampere+
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
-        self._amp = cfg.amp and ctx.device.type == "cuda" and torch.cuda.is_bf16_supported()
+        if ctx.device.type == "cuda":
+            self._amp = cfg.amp and torch.cuda.is_bf16_supported()
+        else:
+            self._amp = cfg.amp and cfg.cpu_amp and ctx.device.type == "cpu"
         D.seed_everything(cfg.seed)  # identical initial weights on every rank
         self.raw, self.params, self.optimizers, self.emas = build_training_state(
             self.task, cfg, ctx.device, init_from=None if resume else init_from

@@ -218,8 +218,10 @@ def istft_context_frames(num_layers: int, kernel_size: int, audio: AudioConfig) 
 
 
 def fp32_region(device: torch.device) -> contextlib.AbstractContextManager:
-    """A block that runs in fp32 even inside CUDA bf16 autocast (CPU training never autocasts)."""
-    return torch.autocast("cuda", enabled=False) if device.type == "cuda" else contextlib.nullcontext()
+    """A block that runs in fp32 even inside bf16 autocast (CUDA, or CPU with ``TrainConfig.cpu_amp``)."""
+    if device.type in ("cuda", "cpu"):
+        return torch.autocast(device.type, enabled=False)
+    return contextlib.nullcontext()
 
 
 def check_mel(mel: torch.Tensor, n_mels: int) -> None:
