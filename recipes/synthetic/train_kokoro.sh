@@ -43,7 +43,9 @@ else
   start=(--init-from "pretrained/$TASK.safetensors")
 fi
 extra=()
-[[ ${CPU_AMP:-0} == 1 ]] && extra+=(--cpu-amp)
+if [[ ${CPU_AMP:-0} == 1 ]]; then
+  extra+=(--cpu-amp)
+fi
 if [[ $STAGE == acoustic ]]; then
   extra+=(--vae "$VAE")
   # the shipped acoustic model predicts the shipped VAE's latents; over another VAE's latents only its

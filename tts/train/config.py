@@ -49,8 +49,8 @@ class TrainConfig:
     """bf16 autocast on CUDA (where the GPU supports bf16)."""
     cpu_amp: bool = False
     """bf16 autocast on CPU too (with ``amp``). Off by default: it pays only where the CPU multiplies
-    bf16 natively (AMX or AVX512-BF16: 1.3x on the vocoder's adversarial step on a 2-core Xeon with AMX) and
-    is slower elsewhere. Losses and spectral transforms stay fp32 either way."""
+    bf16 natively (AMX or AVX512-BF16; measured in docs/benchmarks.md) and is slower elsewhere. Losses
+    and spectral transforms stay fp32 either way."""
     seed: int = 1234
     """Seed for model init, data order and all RNGs."""
     num_workers: int = 0
