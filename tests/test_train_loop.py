@@ -462,7 +462,7 @@ class DtypeProbe(ToyTask):
         self.dtypes: list[tuple[torch.dtype, torch.dtype]] = []
 
     def training_step(self, modules, batch, step):
-        from tts.models.vocoder.generators import fp32_region
+        from tts.models.precision import fp32_region
 
         out = modules["net"](batch["x"]).squeeze(-1)
         with fp32_region(out.device):

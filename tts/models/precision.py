@@ -13,17 +13,28 @@ second product rounds it to bf16 anyway. The rounding error of one layer is abou
 
 ``precision="auto"`` (the default of :func:`tts.runtime.torch.load_voice`) picks ``"bf16"`` on a CPU with
 AMX or AVX-512 BF16 and ``"fp32"`` everywhere else, because without either bf16 is emulated and
-slower than fp32. Training never uses this module. Speed and quality effects, measured per CPU:
-docs/benchmarks.md and docs/usage.md.
+slower than fp32. Training does not use these layers; its bf16 is autocast (CUDA, or CPU with
+``TrainConfig.cpu_amp``), and :func:`fp32_region` marks the blocks that stay fp32 under it. Speed and
+quality effects, measured per CPU: docs/benchmarks.md and docs/usage.md.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from tts.core.names import PRECISIONS
+
+
+def fp32_region(device: torch.device) -> contextlib.AbstractContextManager:
+    """A block that runs in fp32 even inside bf16 autocast (CUDA, or CPU with ``TrainConfig.cpu_amp``):
+    sums of many terms (alignment log-likelihoods), the phase integral and the inverse STFT."""
+    if device.type in ("cuda", "cpu"):
+        return torch.autocast(device.type, enabled=False)
+    return contextlib.nullcontext()
 
 
 def bf16_matmul_fast(device: str | torch.device = "cpu") -> bool:

@@ -26,6 +26,8 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from tts.models.precision import fp32_region
+
 BACKENDS = ("auto", "numba", "numpy")
 
 
@@ -36,7 +38,7 @@ def gaussian_log_likelihood(z: torch.Tensor, mu: torch.Tensor) -> torch.Tensor:
     """
     c = z.shape[1]
     # fp32 even under bf16 autocast: MAS compares sums of many of these numbers.
-    with torch.autocast(z.device.type, enabled=False):
+    with fp32_region(z.device):
         z, mu = z.float(), mu.float()
         zz = (z * z).sum(dim=1, keepdim=True)  # (B, 1, T)
         mm = (mu * mu).sum(dim=1).unsqueeze(-1)  # (B, N, 1)

@@ -33,7 +33,6 @@ M mel bins, T frames, D channels, F bins.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass
 
@@ -42,6 +41,7 @@ from torch import nn
 
 from tts.audio import AudioConfig
 from tts.models.nn import ConvNeXtBlock
+from tts.models.precision import fp32_region
 from tts.models.vocoder.istft import InverseSTFT
 
 PHASE_MODES = ("absolute", "instantaneous")
@@ -215,13 +215,6 @@ def istft_context_frames(num_layers: int, kernel_size: int, audio: AudioConfig) 
     input conv and one per block) sees k // 2 frames to each side, and the overlap-add of the
     inverse STFT mixes each sample with the frames whose n_fft-long windows cover it."""
     return (num_layers + 1) * (kernel_size // 2) + -(-audio.n_fft // (2 * audio.hop_length)) + 1
-
-
-def fp32_region(device: torch.device) -> contextlib.AbstractContextManager:
-    """A block that runs in fp32 even inside bf16 autocast (CUDA, or CPU with ``TrainConfig.cpu_amp``)."""
-    if device.type in ("cuda", "cpu"):
-        return torch.autocast(device.type, enabled=False)
-    return contextlib.nullcontext()
 
 
 def check_mel(mel: torch.Tensor, n_mels: int) -> None:
