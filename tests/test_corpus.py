@@ -379,6 +379,15 @@ def test_select_voices_picks_a_spread():
     assert any(any(ch.isdigit() for ch in s) for s in picked)
 
 
+def test_wider_heldout_list_is_the_picker_s_100_and_holds_the_20():
+    import select_voices
+
+    held = bc.read_sentences(bc.SENTENCES / "mix-heldout.txt")
+    wide = bc.read_sentences(bc.SENTENCES / "mix-heldout-100.txt")
+    assert wide == select_voices.pick_sentences(held, 100)
+    assert set(select_voices.pick_sentences(held, 20)) <= set(wide)
+
+
 # ------------------------------------------------------------------------------------------------
 # phonemes pinned with the corpus (teachers that read our frontend's phonemes)
 # ------------------------------------------------------------------------------------------------
