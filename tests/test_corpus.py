@@ -388,6 +388,16 @@ def test_wider_heldout_list_is_the_picker_s_100_and_holds_the_20():
     assert set(select_voices.pick_sentences(held, 20)) <= set(wide)
 
 
+def test_development_list_is_held_out_and_apart_from_the_test_100():
+    held = bc.read_sentences(bc.SENTENCES / "mix-heldout.txt")
+    wide = set(bc.read_sentences(bc.SENTENCES / "mix-heldout-100.txt"))
+    dev = bc.read_sentences(bc.SENTENCES / "mix-dev-40.txt")
+    base, added = [s for s in held[:200] if s not in wide], held[200:]
+    groups = [[s for s in added[i : i + 20] if s not in wide] for i in range(0, len(added), 20)]
+    assert dev == base[:24] + [s for g in groups for s in g[:4]]
+    assert len(set(dev)) == 40 and not set(dev) & wide
+
+
 # ------------------------------------------------------------------------------------------------
 # phonemes pinned with the corpus (teachers that read our frontend's phonemes)
 # ------------------------------------------------------------------------------------------------

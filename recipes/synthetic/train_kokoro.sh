@@ -10,7 +10,8 @@
 # (already Kokoro fine-tuned) pretrained/vae.safetensors. Logs to runs/kokoro/STAGE.log, process id in
 # runs/kokoro/STAGE.pid; safe to kill at any time (checkpoints are atomic).
 # Environment: NICE (default 15), THREADS (default 1), CPU_AMP (1: bf16 autocast, for CPUs with AMX or
-# AVX512-BF16), CORPUS (default data/synthetic-kokoro),
+# AVX512-BF16), STEPS (the run's length, --max-steps: the learning rate's cosine decays to it; default the
+# config's), CORPUS (default data/synthetic-kokoro),
 # DATA (default data/kokoro-prepared), RUNS (default runs/kokoro), VAE (default as above).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -45,6 +46,9 @@ fi
 extra=()
 if [[ ${CPU_AMP:-0} == 1 ]]; then
   extra+=(--cpu-amp)
+fi
+if [[ -n ${STEPS:-} ]]; then
+  extra+=(--max-steps "$STEPS")
 fi
 if [[ $STAGE == acoustic ]]; then
   extra+=(--vae "$VAE")
