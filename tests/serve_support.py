@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tiny_voice import build_tiny_voice
+from tiny_voice import ALL_FP32, build_tiny_voice
 
 
 def build_served_voice(folder: Path) -> Path:
@@ -20,7 +20,7 @@ def build_served_voice(folder: Path) -> Path:
     from tts.cli.voice import main as voice_main
 
     build_tiny_voice(folder)
-    assert voice_main(["export-onnx", "--voice", str(folder), "--vocoder-weights", "fp32"]) == 0
+    assert voice_main(["export-onnx", "--voice", str(folder), *ALL_FP32]) == 0
     return folder
 
 

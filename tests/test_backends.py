@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tiny_voice import build_tiny_voice
+from tiny_voice import ALL_FP32, build_tiny_voice
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -26,7 +26,7 @@ def voices(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     plain = build_tiny_voice(root / "plain", vocoder_phase="instantaneous")
     exported = root / "exported"
     shutil.copytree(plain, exported)
-    assert voice_main(["export-onnx", "--voice", str(exported), "--vocoder-weights", "fp32"]) == 0
+    assert voice_main(["export-onnx", "--voice", str(exported), *ALL_FP32]) == 0
     return exported, plain
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tiny_voice import SPEAKERS, build_tiny_voice
+from tiny_voice import ALL_FP32, SPEAKERS, build_tiny_voice
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
@@ -36,7 +36,7 @@ PRETRAINED = ROOT / "pretrained"
 def voice_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny voice exported with an fp32 vocoder: the runtime must then match PyTorch to 1e-3."""
     folder = build_tiny_voice(tmp_path_factory.mktemp("voice"), vocoder_phase="instantaneous")
-    assert voice_main(["export-onnx", "--voice", str(folder), "--vocoder-weights", "fp32"]) == 0
+    assert voice_main(["export-onnx", "--voice", str(folder), *ALL_FP32]) == 0
     return folder
 
 
@@ -72,7 +72,8 @@ def test_int8_vocoder_export(voice_dir: Path, tmp_path: Path) -> None:
 
     folder = tmp_path / "v"
     shutil.copytree(voice_dir, folder, ignore=shutil.ignore_patterns("onnx"))
-    assert voice_main(["export-onnx", "--voice", str(folder)]) == 0
+    only_vocoder = ["--denoiser-weights", "fp32", "--vae-weights", "fp32"]
+    assert voice_main(["export-onnx", "--voice", str(folder), *only_vocoder]) == 0
     m = json.loads((folder / "onnx" / "manifest.json").read_text())
     assert m["vocoder_weights"] == "int8" and m["vocoder_int8_snr_db"] >= 20.0
     fp32 = onnx.load(str(voice_dir / "onnx" / "vocoder.onnx")).graph.node
@@ -92,6 +93,43 @@ def test_int8_vocoder_export(voice_dir: Path, tmp_path: Path) -> None:
         from tts.export.onnx import export_voice_onnx
 
         export_voice_onnx(folder, vocoder_weights="int4")
+
+
+def test_int8_denoiser_and_vae_decoder_export(voice_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    """The default export also stores the U-Net's convolutions and the VAE decoder's convolutions and
+    matrix products as int8 (static quantisation calibrated on the voice's own inputs): integer
+    kernels in both graphs, the encoder untouched, and the audio close to the all-fp32 export's."""
+    import onnx
+
+    import tts.export.onnx as export
+
+    folder = tmp_path / "v"
+    shutil.copytree(voice_dir, folder, ignore=shutil.ignore_patterns("onnx"))
+    assert voice_main(["export-onnx", "--voice", str(folder), "--vocoder-weights", "fp32"]) == 0
+    m = json.loads((folder / "onnx" / "manifest.json").read_text())
+    assert m["denoiser_weights"] == m["vae_decoder_weights"] == "int8" and m["vocoder_weights"] == "fp32"
+    assert m["denoiser_int8_snr_db"] >= 20.0 and m["vae_decoder_int8_snr_db"] >= 20.0
+    for g, ops in (("denoiser", {"Conv"}), ("vae_decoder", {"Conv", "MatMul"})):
+        nodes = onnx.load(str(folder / "onnx" / f"{g}.onnx")).graph.node
+        dequantised = {n.output[0] for n in nodes if n.op_type == "DequantizeLinear"}
+        fp32 = [n for n in onnx.load(str(voice_dir / "onnx" / f"{g}.onnx")).graph.node if n.op_type in ops]
+        q = [n for n in nodes if n.op_type in ops and n.input[0] in dequantised and n.input[1] in dequantised]
+        assert len(fp32) >= 2 and len(q) == len(fp32), g  # every one reads int8 activations and weights
+    for g in ("encoder", "vocoder"):
+        assert (folder / "onnx" / f"{g}.onnx").read_bytes() == (voice_dir / "onnx" / f"{g}.onnx").read_bytes()
+    a = OnnxSynthesizer.from_pretrained(folder, threads=1).synthesize(TWO, temperature=0.0)
+    b = OnnxSynthesizer.from_pretrained(voice_dir, threads=1).synthesize(TWO, temperature=0.0)
+    np.testing.assert_array_equal(a.durations, b.durations)
+    snr = 10 * np.log10(np.sum(b.samples**2) / np.sum((a.samples - b.samples) ** 2))
+    assert 10.0 < snr < 200.0  # close, and not the fp32 graphs under another name
+    # an int8 graph too far from its fp32 one is refused, naming the way out
+    monkeypatch.setattr(export, "MIN_INT8_SNR_DB", 500.0)
+    with pytest.raises(CheckpointError, match="--denoiser-weights fp32"):
+        export.export_voice_onnx(folder, vocoder_weights="fp32")
+    with pytest.raises(CheckpointError, match="--vae-weights fp32"):
+        export.export_voice_onnx(folder, vocoder_weights="fp32", denoiser_weights="fp32")
+    with pytest.raises(ValueError, match="denoiser_weights"):
+        export.export_voice_onnx(folder, denoiser_weights="int4")
 
 
 @pytest.mark.parametrize("guidance", [0.0, 0.7])

@@ -24,7 +24,7 @@ def voice_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("onnx")
     from tts.export.onnx import export_voice_onnx
 
-    export_voice_onnx(folder, vocoder_weights="fp32")
+    export_voice_onnx(folder, vocoder_weights="fp32", denoiser_weights="fp32", vae_weights="fp32")
     return folder
 
 

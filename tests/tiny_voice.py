@@ -14,6 +14,8 @@ from pathlib import Path
 import torch
 
 SPEAKERS = ("alice", "bob")
+#: tts-voice export-onnx options for an all-fp32 export (the graphs that match PyTorch to 1e-3)
+ALL_FP32 = ("--vocoder-weights", "fp32", "--denoiser-weights", "fp32", "--vae-weights", "fp32")
 LATENT_CHANNELS = 4
 
 

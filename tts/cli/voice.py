@@ -2,7 +2,7 @@
 
     tts-voice assemble --out DIR --acoustic A --vae V [--vocoder W] [--speaker S] ...
                               build a voice folder from the exported stage weights (checked to fit)
-    tts-voice export-onnx [--voice DIR] [--out DIR/onnx] [--vocoder-weights int8|fp32]
+    tts-voice export-onnx [--voice DIR] [--out DIR/onnx] [--vocoder-weights|--denoiser-weights|--vae-weights int8|fp32]
                               export a whole voice for the torch-free ONNX runtime (tts-synth's default)
     tts-voice export-vocoder --checkpoint vocoder.safetensors --out vocoder.onnx
                               export one vocoder to a waveform graph (``OnnxVocoder``)
@@ -54,6 +54,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=VOCODER_WEIGHTS[0],
         help="an iSTFT vocoder's ConvNeXt weights: int8 (default, faster) or fp32 (tts.export.onnx)",
     )
+    e.add_argument(
+        "--denoiser-weights",
+        choices=VOCODER_WEIGHTS,
+        default=VOCODER_WEIGHTS[0],
+        help="the U-Net's convolutions: int8 (default, calibrated on the voice's own inputs) or fp32",
+    )
+    e.add_argument(
+        "--vae-weights",
+        choices=VOCODER_WEIGHTS,
+        default=VOCODER_WEIGHTS[0],
+        help="the VAE decoder's convolutions and matrix products: int8 (default, calibrated) or fp32",
+    )
 
     add_export_vocoder_arguments(sub.add_parser("export-vocoder", help="export one vocoder to an ONNX graph"))
     return parser
@@ -92,7 +104,13 @@ def _export_onnx(args: argparse.Namespace) -> int:
     from tts.export.onnx import export_voice_onnx
 
     out = export_voice_onnx(
-        args.voice, args.out, opset=args.opset, tolerance=args.tolerance, vocoder_weights=args.vocoder_weights
+        args.voice,
+        args.out,
+        opset=args.opset,
+        tolerance=args.tolerance,
+        vocoder_weights=args.vocoder_weights,
+        denoiser_weights=args.denoiser_weights,
+        vae_weights=args.vae_weights,
     )
     size = sum(f.stat().st_size for f in out.glob("*.onnx")) / 1e6
     print(f"ONNX export ready: {out} ({size:.1f} MB)")

@@ -1,7 +1,8 @@
 """onnxruntime session settings shared by every graph the project runs (torch-free, no project imports).
 
-Why a shared helper: the int8 vocoder (:func:`tts.export.onnx.quantize_vocoder`) multiplies uint8
-activations by int8 weights. On x86-64 CPUs with VNNI (``vpdpbusd``) onnxruntime accumulates those
+Why a shared helper: the int8 graphs (the vocoder, :func:`tts.export.onnx.quantize_vocoder`; the
+denoiser and VAE decoder, :func:`tts.export.onnx.quantize_static_graph`) multiply uint8 activations
+by int8 weights. On x86-64 CPUs with VNNI (``vpdpbusd``) onnxruntime accumulates those
 products exactly in 32 bits; on CPUs without it (AVX2-only, e.g. many AMD EPYC, and AVX-512 without
 VNNI) its fast u8s8 kernels use ``vpmaddubsw``, which adds two u8·s8 products into a *saturating*
 16-bit lane: 2 · 255 · 127 = 64 770 does not fit in 32 767, so large activations clip and the
@@ -12,7 +13,7 @@ and run its u8u8 kernels, which widen to 16 bits before ``vpmaddwd`` and accumul
 switch is set only on CPUs without AVX512-VNNI (:func:`int8_needs_exact_kernels`, from numpy's
 CPUID probe): onnxruntime applies it on VNNI CPUs as well, where the u8u8 kernels are slower than
 the exact VNNI ones (a sentence 1.3x slower end to end on an AMX Xeon). The result is the same
-integer arithmetic on every x86-64 CPU: checked by running the int8 vocoder under
+integer arithmetic on every x86-64 CPU: checked by running the int8 graphs under
 ``qemu-x86_64 -cpu Haswell`` (AVX2, no VNNI) against the host (``tests/test_onnx_portability.py``).
 """
 

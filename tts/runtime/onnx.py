@@ -11,8 +11,10 @@ Everything between the graphs (durations, length regulation, noise, the ODE samp
 ``denoiser.onnx`` with guidance, speaker blends, sentences, streaming) is
 :class:`tts.runtime.base.SynthesizerBase`'s and :mod:`tts.core.pipeline`'s, shared with the PyTorch
 :class:`tts.runtime.torch.Synthesizer`: same API, and the same seed gives the same audio to float
-rounding. Everything runs in fp32 except an iSTFT vocoder exported with int8 block weights (the
-default, :mod:`tts.export.onnx`; exact on every x86-64 CPU, :mod:`tts.core.onnx_options`). With two or
+rounding (for an all-fp32 export). By default the export stores three graphs in int8 — the iSTFT
+vocoder's blocks, the U-Net's convolutions and the VAE decoder (:mod:`tts.export.onnx`) — which run
+exactly on every x86-64 CPU (:mod:`tts.core.onnx_options`) and stay close to fp32; the encoder (whose
+durations set the timing) stays fp32. With two or
 more threads the denoiser's batch runs as two parallel halves. ``stream`` vocodes long sentences in
 overlapping windows: the exported iSTFT vocoder returns its magnitude and phase, so an integrated
 phase is carried from one window to the next in numpy.
