@@ -53,8 +53,14 @@ def main(argv: list[str] | None = None) -> int:
     sents = sents[: args.limit]
     if not sents:
         p.error(f"{args.sentences} has no sentences")
+    labels = [
+        v if args.voices.count(v) == 1 else f"{v} #{args.voices[: i + 1].count(v)}"
+        for i, v in enumerate(args.voices)
+    ]
     try:
-        synths = {v: OnnxSynthesizer.from_pretrained(v, threads=args.threads) for v in args.voices}
+        synths = {
+            k: OnnxSynthesizer.from_pretrained(v, threads=args.threads) for k, v in zip(labels, args.voices)
+        }
     except (FileNotFoundError, ValueError) as e:  # CheckpointError is a ValueError
         print(f"ab_speed: {e}")
         return 2
@@ -77,9 +83,15 @@ def main(argv: list[str] | None = None) -> int:
     ref = spent[names[0]] / audio[names[0]]
     for name in names:
         rtf = spent[name] / audio[name]
-        print(f"  {name}: RTF {rtf:.4f} ({rtf / ref:.3f}x the first), {audio[name] / args.repeats:.1f} s of audio")
+        print(
+            f"  {name}: RTF {rtf:.4f} ({rtf / ref:.3f}x the first), "
+            f"{audio[name] / args.repeats:.1f} s of audio"
+        )
     if st0 and st1 and st1[1] > st0[1]:
-        print(f"  CPU time stolen by the hypervisor meanwhile: {100 * (st1[0] - st0[0]) / (st1[1] - st0[1]):.1f} %")
+        print(
+            "  CPU time stolen by the hypervisor meanwhile: "
+            f"{100 * (st1[0] - st0[0]) / (st1[1] - st0[1]):.1f} %"
+        )
     return 0
 
 

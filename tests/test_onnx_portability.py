@@ -137,7 +137,9 @@ def test_shipped_int8_graphs_equal_on_avx2_without_vnni(graph: str, tmp_path: Pa
         }
         import onnxruntime as ort
 
-        inputs = {i.name: i.shape for i in ort.InferenceSession(str(PRETRAINED_ONNX / "denoiser.onnx")).get_inputs()}
+        inputs = {
+            i.name: i.shape for i in ort.InferenceSession(str(PRETRAINED_ONNX / "denoiser.onnx")).get_inputs()
+        }
         if "g" in inputs:
             feed["g"] = rng.standard_normal((1, int(inputs["g"][1]))).astype(np.float32)
     else:

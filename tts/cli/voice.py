@@ -2,7 +2,8 @@
 
     tts-voice assemble --out DIR --acoustic A --vae V [--vocoder W] [--speaker S] ...
                               build a voice folder from the exported stage weights (checked to fit)
-    tts-voice export-onnx [--voice DIR] [--out DIR/onnx] [--vocoder-weights|--denoiser-weights|--vae-weights int8|fp32]
+    tts-voice export-onnx [--voice DIR] [--out DIR/onnx] [--vocoder-weights int8|fp32]
+                          [--denoiser-weights int8|fp32] [--vae-weights int8|fp32]
                               export a whole voice for the torch-free ONNX runtime (tts-synth's default)
     tts-voice export-vocoder --checkpoint vocoder.safetensors --out vocoder.onnx
                               export one vocoder to a waveform graph (``OnnxVocoder``)

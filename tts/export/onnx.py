@@ -189,7 +189,8 @@ CALIBRATION_TEXTS = (
     "Where were you on the night of the third of March?",
     "What a wonderful surprise!",
     "It cost 42 dollars and 17 cents, or about 39 euros.",
-    "A rather long sentence, with several clauses, keeps going for quite a while, and then, at last, it ends.",
+    "A rather long sentence, with several clauses, keeps going for quite a while, "
+    "and then, at last, it ends.",
     "Please call Stella.",
     "Glue the sheet to the dark blue background.",
     "She sells sea shells by the sea shore; the shells she sells are surely sea shells.",
@@ -208,7 +209,9 @@ def calibration_inputs(folder: Path, repeats: int = 2) -> dict[str, list[dict[st
     denoiser, vae_decoder = synth._denoiser, synth._vae_decoder
 
     def record_denoiser(**inputs: np.ndarray | None) -> np.ndarray:
-        feeds["denoiser"].append({k: np.array(v, dtype=np.float32) for k, v in inputs.items() if v is not None})
+        feeds["denoiser"].append(
+            {k: np.array(v, dtype=np.float32) for k, v in inputs.items() if v is not None}
+        )
         return denoiser(**inputs)
 
     def record_vae(z: np.ndarray, lengths: np.ndarray) -> np.ndarray:
