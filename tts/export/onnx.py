@@ -32,7 +32,7 @@ uint8 activations whose ranges are calibrated (min/max) on the inputs the voice 
 graphs while speaking :data:`CALIBRATION_TEXTS` (every speaker, the voice's default steps and
 guidance; :func:`calibration_inputs`). onnxruntime fuses them into integer kernels (``QLinearConv``),
 exact on every x86-64 CPU with the same session options as the vocoder. Measured on the shipped voice
-(AMD EPYC, 2 threads, docs/benchmarks.md): the U-Net 2.2x faster, a sentence end to end 14 % faster,
+(AMD EPYC, 2 threads, docs/benchmarks.md): the U-Net 2.2x faster, a sentence end to end 13 % faster,
 DistillMOS and WER on 100 held-out sentences unchanged. The export is refused when an int8 graph's
 output on held-back calibration inputs strays from the fp32 graph's by more than ``MIN_INT8_SNR_DB``.
 
