@@ -57,7 +57,10 @@ graph whose output differs from PyTorch's by more than ``--tolerance``.
 from __future__ import annotations
 
 import json
+import logging
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -153,8 +156,6 @@ def quantize_vocoder(path: Path) -> int:
     """Rewrite the iSTFT vocoder graph at ``path`` with int8 weights in its ConvNeXt blocks'
     MatMuls (dynamic quantisation, per output channel; see the module docstring); returns how
     many MatMuls were quantised. Deterministic: the same graph gives the same bytes."""
-    import logging
-
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -163,22 +164,33 @@ def quantize_vocoder(path: Path) -> int:
     if not nodes:
         raise CheckpointError(f"{path}: no ConvNeXt block MatMuls to quantise")
     tmp = path.with_name(path.stem + ".int8.tmp.onnx")
-    quiet = logging.getLogger().level
-    logging.getLogger().setLevel(logging.ERROR)  # the quantiser's "consider pre-processing" notes
     try:
-        quantize_dynamic(
-            str(path),
-            str(tmp),
-            per_channel=True,
-            weight_type=QuantType.QInt8,
-            op_types_to_quantize=["MatMul"],
-            nodes_to_quantize=nodes,
-        )
+        with _quiet_quantiser():
+            quantize_dynamic(
+                str(path),
+                str(tmp),
+                per_channel=True,
+                weight_type=QuantType.QInt8,
+                op_types_to_quantize=["MatMul"],
+                nodes_to_quantize=nodes,
+            )
         tmp.replace(path)
     finally:
-        logging.getLogger().setLevel(quiet)
         tmp.unlink(missing_ok=True)
     return len(nodes)
+
+
+@contextmanager
+def _quiet_quantiser() -> Iterator[None]:
+    """onnxruntime's quantiser logs notes ("consider pre-processing", ...) on the root logger: only
+    errors while it runs."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
 
 
 #: what the voice speaks to calibrate the int8 graphs' activation ranges: statements, a question, an
@@ -236,8 +248,6 @@ def quantize_static_graph(
     module docstring). Every ``check_every``-th feed is held back from the calibration and used to
     measure the int8 output against the fp32 one: returns that signal-to-error ratio in dB (the
     first output, all held-back feeds together)."""
-    import logging
-
     from onnxruntime.quantization import (
         CalibrationDataReader,
         CalibrationMethod,
@@ -249,6 +259,9 @@ def quantize_static_graph(
 
     if len(feeds) < 2:
         raise CheckpointError(f"{path}: too few calibration inputs ({len(feeds)}) to quantise")
+    fp32 = cpu_session(str(path))
+    names = {i.name for i in fp32.get_inputs()}
+    feeds = [{k: v for k, v in f.items() if k in names} for f in feeds]
     held = feeds[::check_every]
     calib = [f for i, f in enumerate(feeds) if i % check_every]
 
@@ -259,32 +272,27 @@ def quantize_static_graph(
         def get_next(self) -> dict[str, np.ndarray] | None:
             return next(self._it, None)
 
-    fp32 = cpu_session(str(path))
-    names = {i.name for i in fp32.get_inputs()}
-    held = [{k: v for k, v in f.items() if k in names} for f in held]
     ref = [fp32.run(None, f)[0] for f in held]
     pre = path.with_name(path.stem + ".pre.tmp.onnx")
     tmp = path.with_name(path.stem + ".int8.tmp.onnx")
-    quiet = logging.getLogger().level
-    logging.getLogger().setLevel(logging.ERROR)  # the quantiser's notes
     try:
-        quant_pre_process(str(path), str(pre), skip_symbolic_shape=True)
-        quantize_static(
-            str(pre),
-            str(tmp),
-            _Reader(),
-            quant_format=QuantFormat.QDQ,
-            op_types_to_quantize=op_types,
-            per_channel=True,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
-            calibrate_method=CalibrationMethod.MinMax,
-        )
+        with _quiet_quantiser():
+            quant_pre_process(str(path), str(pre), skip_symbolic_shape=True)
+            quantize_static(
+                str(pre),
+                str(tmp),
+                _Reader(),
+                quant_format=QuantFormat.QDQ,
+                op_types_to_quantize=op_types,
+                per_channel=True,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                calibrate_method=CalibrationMethod.MinMax,
+            )
         int8 = cpu_session(str(tmp))
         got = [int8.run(None, f)[0] for f in held]
         tmp.replace(path)
     finally:
-        logging.getLogger().setLevel(quiet)
         for t in (pre, tmp, pre.with_name(pre.name + ".data")):
             t.unlink(missing_ok=True)
     signal = sum(float(np.sum(r.astype(np.float64) ** 2)) for r in ref)
@@ -471,15 +479,20 @@ def export_voice_onnx(
         raise CheckpointError(f"onnxruntime differs from PyTorch by more than {tolerance:g}: {bad}")
 
     # the denoiser and the VAE decoder: int8, calibrated on what the voice feeds them
-    int8_graphs = {"denoiser": denoiser_weights == "int8", "vae_decoder": vae_weights == "int8"}
+    static = {  # graph: (its node types to quantise, the option that keeps it fp32)
+        "denoiser": (["Conv"], "--denoiser-weights"),
+        "vae_decoder": (["Conv", "MatMul"], "--vae-weights"),
+    }
+    if denoiser_weights != "int8":
+        del static["denoiser"]
+    if vae_weights != "int8":
+        del static["vae_decoder"]
     snrs: dict[str, float] = {}
-    if any(int8_graphs.values()):
+    if static:
         feeds = calibration_inputs(folder)
-        ops = {"denoiser": ["Conv"], "vae_decoder": ["Conv", "MatMul"]}
-        for g in (g for g, q in int8_graphs.items() if q):
-            snrs[g] = quantize_static_graph(out_dir / f"{g}.onnx", feeds[g], ops[g])
+        for g, (ops, flag) in static.items():
+            snrs[g] = quantize_static_graph(out_dir / f"{g}.onnx", feeds[g], ops)
             if not snrs[g] >= MIN_INT8_SNR_DB:
-                flag = "--denoiser-weights" if g == "denoiser" else "--vae-weights"
                 raise CheckpointError(
                     f"the int8 {g} is {snrs[g]:.1f} dB from the fp32 one (< {MIN_INT8_SNR_DB:g}); "
                     f"export with {flag} fp32"
@@ -510,8 +523,8 @@ def export_voice_onnx(
         **({"vocoder_int8_snr_db": round(int8_snr, 2)} if quantized else {}),
         # int8 (static, calibrated): *_int8_snr_db, the output's signal-to-error ratio to the fp32
         # graph's on held-back calibration inputs; max_difference is the fp32 graph's
-        "denoiser_weights": "int8" if int8_graphs["denoiser"] else "fp32",
-        "vae_decoder_weights": "int8" if int8_graphs["vae_decoder"] else "fp32",
+        "denoiser_weights": "int8" if "denoiser" in static else "fp32",
+        "vae_decoder_weights": "int8" if "vae_decoder" in static else "fp32",
         **{f"{g}_int8_snr_db": round(v, 2) for g, v in snrs.items()},
         "defaults": {
             "steps": mcfg.steps,
